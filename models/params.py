@@ -22,7 +22,9 @@ class GatysParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    init: GatysInit = Field("adain", description="Start from the content, noise, or a feed-forward result (refinement).")
+    init: GatysInit = Field(
+        "adain", description="Start from the content, noise, or a feed-forward result (refinement)."
+    )
     optimizer: Optimizer = "lbfgs"
     iterations: int = Field(60, ge=1, le=2000, description="Maximum optimiser iterations.")
     max_seconds: float | None = Field(None, gt=0, le=3600, description="Wall-clock budget.")
@@ -32,7 +34,9 @@ class GatysParams(BaseModel):
     tv_weight: float = Field(1e-4, ge=0)
     learning_rate: float = Field(0.02, gt=0, le=10, description="Adam step (pixels in [0,1]).")
     seed: int = Field(0, ge=0, description="Seed for noise initialisation.")
-    preview_every: int = Field(10, ge=0, description="Emit a preview every N iterations; 0 = never.")
+    preview_every: int = Field(
+        10, ge=0, description="Emit a preview every N iterations; 0 = never."
+    )
 
 
 class StyleParams(BaseModel):
@@ -41,13 +45,21 @@ class StyleParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     method: Method = "adain"
-    alpha: float = Field(1.0, ge=0.0, le=1.0, description="Style strength; 0 gives the content's reconstruction.")
-    preserve_color: bool = Field(False, description="Keep the content's colours, take only the style's texture.")
+    alpha: float = Field(
+        1.0, ge=0.0, le=1.0, description="Style strength; 0 gives the content's reconstruction."
+    )
+    preserve_color: bool = Field(
+        False, description="Keep the content's colours, take only the style's texture."
+    )
     style_weights: tuple[float, ...] | None = Field(
         None, description="One non-negative weight per style image (style interpolation)."
     )
-    size: int | None = Field(512, ge=1, le=MAX_SIDE, description="Content longest side in pixels; None keeps it.")
-    style_size: int | None = Field(512, ge=1, le=MAX_SIDE, description="Style longest side; None keeps it.")
+    size: int | None = Field(
+        512, ge=1, le=MAX_SIDE, description="Content longest side in pixels; None keeps it."
+    )
+    style_size: int | None = Field(
+        512, ge=1, le=MAX_SIDE, description="Style longest side; None keeps it."
+    )
     format: OutputFormat = "png"
     quality: int = Field(90, ge=1, le=100, description="JPEG/WebP quality.")
     gatys: GatysParams = Field(default_factory=GatysParams)

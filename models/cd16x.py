@@ -1,0 +1,117 @@
+"""16×-compressed VGG-19 encoders and decoders, levels relu1_1 … relu5_1.
+
+From Collaborative Distillation (Wang et al., CVPR 2020): each level is its own small
+encoder distilled from VGG-19 (the files differ per level, so a level's features come from
+its own encoder), paired with a decoder trained to invert it. Module names match the
+weight files (``conv0``, ``conv11`` …, ``convXY_aux``) so state dicts load with
+``strict=True``.
+
+Input: RGB in [0, 1], shape (N, 3, H, W). ``conv0`` plays the same fixed colour-space role
+as index 0 of the normalised VGG.
+"""
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+LEVELS = (1, 2, 3, 4, 5)
+# (name, in, out) per 3×3 conv, in forward order; "pool" marks a 2×2 max-pool.
+_ENCODER_PLAN: tuple[tuple[str, int, int] | str, ...] = (
+    ("conv11", 3, 16), ("conv12", 16, 16), "pool",
+    ("conv21", 16, 32), ("conv22", 32, 32), "pool",
+    ("conv31", 32, 64), ("conv32", 64, 64), ("conv33", 64, 64), ("conv34", 64, 64), "pool",
+    ("conv41", 64, 128), ("conv42", 128, 128), ("conv43", 128, 128), ("conv44", 128, 128), "pool",
+    ("conv51", 128, 128),
+)  # fmt: skip
+CHANNELS = {1: 24, 2: 32, 3: 64, 4: 128, 5: 128}  # width of the compressed relu{level}_1
+VGG_CHANNELS = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}  # width the *_aux convs map to
+
+
+def _plan(level: int) -> list[tuple[str, int, int] | str]:
+    end = next(
+        i for i, step in enumerate(_ENCODER_PLAN) if step != "pool" and step[0] == f"conv{level}1"
+    )
+    plan = list(_ENCODER_PLAN[: end + 1])
+    if level == 1:  # the level-1 file is wider: conv11 has 24 channels
+        plan = [("conv11", 3, 24)]
+    return plan
+
+
+def _conv(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
+    return F.relu(conv(F.pad(x, (1, 1, 1, 1), mode="reflect")))
+
+
+class CompressedEncoder(nn.Module):
+    """RGB → compressed relu{level}_1 features (N, CHANNELS[level], H/2^(level-1), W/2^(level-1))."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        if level not in LEVELS:
+            raise ValueError(f"compressed encoders exist for levels {LEVELS}, not {level}")
+        self.level = level
+        self.plan = _plan(level)
+        self.conv0 = nn.Conv2d(3, 3, 1)
+        for step in self.plan:
+            if step != "pool":
+                name, cin, cout = step
+                self.add_module(name, nn.Conv2d(cin, cout, 3))
+        # 1×1 convs onto VGG-19's widths, kept from distillation: approximate VGG features.
+        for lv in range(1, level + 1):
+            self.add_module(
+                f"conv{lv}1_aux",
+                nn.Conv2d(CHANNELS[lv] if lv == level else _width(lv), VGG_CHANNELS[lv], 1),
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)[-1]
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Compressed relu1_1 … relu{level}_1 in one pass, shallow first."""
+        x = self.conv0(x)
+        out = []
+        for step in self.plan:
+            if step == "pool":
+                x = F.max_pool2d(x, 2, 2, ceil_mode=True)
+                continue
+            x = _conv(x, getattr(self, step[0]))
+            if step[0].endswith("1"):
+                out.append(x)
+        return out
+
+    def vgg_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Approximate VGG-19 relu1_1 … relu{level}_1 through the ``*_aux`` projections."""
+        return [
+            getattr(self, f"conv{lv}1_aux")(f) for lv, f in enumerate(self.features(x), start=1)
+        ]
+
+
+def _width(level: int) -> int:
+    """Width of relu{level}_1 inside a deeper encoder (only level 1 differs: 16, not 24)."""
+    return 16 if level == 1 else CHANNELS[level]
+
+
+class CompressedDecoder(nn.Module):
+    """Compressed relu{level}_1 features → RGB, nearest ×2 upsampling after conv51/41/31/21.
+
+    The last conv has no ReLU; callers clamp the image to [0, 1].
+    """
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        if level not in LEVELS:
+            raise ValueError(f"compressed decoders exist for levels {LEVELS}, not {level}")
+        self.level = level
+        convs = [s for s in _plan(level) if s != "pool"]
+        # Mirror the encoder: conv{XY} maps the encoder's output width back to its input width.
+        self.order = [name for name, _, _ in reversed(convs)]
+        for name, cin, cout in convs:
+            self.add_module(name, nn.Conv2d(cout, cin if name != "conv11" else 3, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for name in self.order:
+            conv = getattr(self, name)
+            x = F.pad(x, (1, 1, 1, 1), mode="reflect")
+            x = conv(x) if name == "conv11" else F.relu(conv(x))
+            if name in ("conv51", "conv41", "conv31", "conv21"):
+                x = F.interpolate(x, scale_factor=2, mode="nearest")
+        return x
