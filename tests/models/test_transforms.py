@@ -1,0 +1,65 @@
+"""AdaIN and WCT do what the papers say, on real VGG features, without numerical blow-ups."""
+
+import torch
+
+from models.stylizer import Stylizer
+from models.tensors import to_tensor
+from models.transforms import (
+    Covariance,
+    adaptive_instance_normalization,
+    calc_mean_std,
+    flatten,
+    whiten,
+    whiten_color_transform,
+)
+
+
+def _features(stylizer: Stylizer, image, level: int) -> torch.Tensor:
+    with torch.inference_mode():
+        return flatten(stylizer.encoders[("cd16x", level)](to_tensor(image))).double()
+
+
+def test_adain_output_features_match_style_channel_mean_and_std(stylizer, photo, painting):
+    content, style = _features(stylizer, photo, 4), _features(stylizer, painting, 4)
+    s_mean, s_std = calc_mean_std(style)
+    out_mean, out_std = calc_mean_std(adaptive_instance_normalization(content, s_mean, s_std))
+    torch.testing.assert_close(out_mean, s_mean, atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(out_std, s_std, atol=1e-4, rtol=1e-4)
+
+
+def test_whiten_gives_identity_covariance_on_the_kept_directions(stylizer, photo):
+    content = _features(stylizer, photo, 3)
+    white = whiten(content)
+    eigenvalues = torch.linalg.eigvalsh(white @ white.T / (white.shape[1] - 1))
+    kept = Covariance.of(content).eigenvalues.numel()
+    # Directions with ~zero variance (dead ReLU channels) are dropped, not amplified.
+    torch.testing.assert_close(
+        eigenvalues[-kept:], torch.ones(kept, dtype=eigenvalues.dtype), atol=1e-3, rtol=0
+    )
+    assert (eigenvalues[: len(eigenvalues) - kept].abs() < 1e-6).all()
+
+
+def test_wct_output_covariance_matches_style(stylizer, photo, painting):
+    content, style = _features(stylizer, photo, 3), _features(stylizer, painting, 3)
+    out = whiten_color_transform(content, Covariance.of(style))
+
+    def cov(x):
+        centred = x - x.mean(dim=1, keepdim=True)
+        return centred @ centred.T / (x.shape[1] - 1)
+
+    error = torch.linalg.matrix_norm(cov(out) - cov(style)) / torch.linalg.matrix_norm(cov(style))
+    assert error < 1e-3
+    torch.testing.assert_close(out.mean(dim=1), style.mean(dim=1), atol=1e-6, rtol=1e-6)
+
+
+def test_wct_and_adain_stay_finite_on_flat_and_single_pixel_features():
+    flat = torch.full((64, 100), 0.5, dtype=torch.float64)
+    single = torch.rand(64, 1, dtype=torch.float64)
+    style = Covariance.of(torch.rand(64, 50, dtype=torch.float64))
+    for content in (flat, single):
+        assert torch.isfinite(whiten_color_transform(content, style)).all()
+        assert torch.isfinite(
+            whiten_color_transform(style.mean.expand(64, 10), Covariance.of(content))
+        ).all()
+        mean, std = calc_mean_std(content)
+        assert torch.isfinite(adaptive_instance_normalization(content, mean, std)).all()
