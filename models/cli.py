@@ -12,13 +12,18 @@ and calling it from ``build_parser``. Engine errors become one line on stderr an
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from models import weights
 from models.errors import InvalidParameter, StylizeError
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(
+    extra: Callable[[argparse._SubParsersAction], None] | None = None,
+) -> argparse.ArgumentParser:
+    """The ``stylize`` parser; ``extra(commands)`` lets another package add subcommands
+    (the workers add ``up`` and ``worker``) without the engine importing them."""
     parser = argparse.ArgumentParser(
         prog="stylize",
         description="Arbitrary style transfer (AdaIN, WCT, Gatys) on pretrained VGG-19 weights.",
@@ -26,11 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_run_command(commands)
     _add_weights_commands(commands)
+    if extra is not None:
+        extra(commands)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
+    args = (parser or build_parser()).parse_args(argv)
     try:
         return args.handler(args)
     except (StylizeError, OSError) as error:  # OSError: e.g. --dest not writable

@@ -17,6 +17,8 @@ Optimizer = Literal["lbfgs", "adam"]
 
 MAX_SIDE = 4096  # longest side the engine accepts for content after resizing
 MAX_STYLES = 8
+# A mask is resized to the content; beyond this relative aspect difference it is refused.
+MASK_ASPECT_TOLERANCE = 0.02
 
 
 class GatysParams(BaseModel):

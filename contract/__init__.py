@@ -1,0 +1,12 @@
+"""The contract between the API (``service/``) and the workers (``workers/``).
+
+Both sides import these modules, so they cannot drift apart:
+
+- ``contract.jobs``: status names, which queue a method goes to, the job spec and record;
+- ``contract.keys``: the Redis key layout, all under one configurable prefix;
+- ``contract.store``: reading and writing records, inputs and results in Redis;
+- ``contract.presence``: which workers are alive (for ``/readyz`` and ``/metrics``);
+- ``contract.metrics``: job metrics that workers count in Redis and the API exports.
+
+Torch-free: the API process imports it.
+"""

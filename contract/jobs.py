@@ -1,0 +1,121 @@
+"""What a job is, as both sides of the queue see it: status names, routing, spec, record.
+
+The API writes a ``JobRecord`` (with its ``JobSpec``) into Redis and enqueues only the job
+id; the worker reads the record, runs the engine and writes the outcome back. RQ's own
+job status and pickled return value are never shown to clients: the record is the truth.
+"""
+
+import json
+import re
+import time
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from contract.keys import QueueKind
+from models.params import MAX_STYLES, Method, StyleParams
+
+SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")  # image and style ids
+JOB_ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")  # uuid4().hex
+Sha256 = Annotated[str, StringConstraints(pattern=SHA256_PATTERN.pattern)]
+
+JOB_FUNCTION = "workers.jobs.run_stylize_job"
+"""What RQ calls, by import path so the API never imports the worker (or torch)."""
+JOB_FAILURE_CALLBACK = "workers.jobs.on_job_failure"
+"""RQ calls this when a worker died mid-job (``AbandonedJobError``) or a job raised."""
+
+
+class JobStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    canceled = "canceled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobStatus.succeeded, JobStatus.failed, JobStatus.canceled)
+
+
+QUEUE_FOR_METHOD: dict[str, QueueKind] = {"adain": "fast", "wct": "fast", "gatys": "slow"}
+"""Feed-forward methods take a second; Gatys optimises for minutes, so it gets its own
+queue and its own workers and can never hold up the fast ones."""
+
+
+class JobSpec(BaseModel):
+    """Everything a worker needs to run a job, besides the image bytes it points to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    params: StyleParams
+    content: Sha256 = Field(description="sha256 of the content image under Keys.image")
+    styles: tuple[Sha256, ...] = Field(min_length=1, max_length=MAX_STYLES)
+    mask: Sha256 | None = None
+    ttl: int = Field(gt=0, description="Seconds the inputs, record and result are kept.")
+
+
+class JobError(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ResultInfo(BaseModel):
+    content_type: str
+    bytes: int
+    etag: str
+    width: int
+    height: int
+    partial: bool = Field(False, description="A canceled optimisation's best image so far.")
+
+
+class JobRecord(BaseModel):
+    """The job as stored in the Redis hash ``Keys.job(id)``."""
+
+    id: str
+    owner: str
+    status: JobStatus
+    method: Method
+    queue: QueueKind
+    spec: JobSpec
+    created_at: float = Field(default_factory=time.time)
+    started_at: float | None = None
+    finished_at: float | None = None
+    attempts: int = 0
+    worker: str | None = None
+    stage: str = "queued"
+    fraction: float = 0.0
+    iteration: int | None = None
+    total: int | None = None
+    losses: dict[str, float] | None = None
+    error: JobError | None = None
+    result: ResultInfo | None = None
+    style_cache_hits: int = 0
+    style_cache_misses: int = 0
+
+    def to_redis(self) -> dict[str, str]:
+        return encode_fields(dict(self))
+
+    @classmethod
+    def from_redis(cls, fields: dict[bytes, bytes]) -> "JobRecord":
+        data: dict[str, Any] = {k.decode(): v.decode() for k, v in fields.items()}
+        for name in _JSON_FIELDS:
+            if name in data:
+                data[name] = json.loads(data[name])
+        return cls.model_validate(data)
+
+
+_JSON_FIELDS = ("spec", "losses", "error", "result")
+
+
+def encode_fields(fields: dict[str, Any]) -> dict[str, str]:
+    """Hash values are strings: models and dicts become JSON, None is not stored."""
+    out = {}
+    for name, value in fields.items():
+        if value is None:
+            continue
+        if isinstance(value, BaseModel):
+            value = value.model_dump(mode="json")
+        out[name] = json.dumps(value) if name in _JSON_FIELDS else str(value)
+    return out

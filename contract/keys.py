@@ -1,0 +1,73 @@
+"""The Redis key layout: one method per key, every key under one configurable prefix.
+
+Everything the service stores lives under ``{prefix}:`` (``STYLIZE_KEY_PREFIX``), so two
+deployments, or two test sessions, can share a Redis without seeing each other. RQ keeps
+its own keys under ``rq:``; they are namespaced by our queue names, which carry the
+prefix too (``rq:queue:{prefix}:fast``).
+
+    {prefix}:job:{id}               hash     the job record (contract.jobs.JobRecord)
+    {prefix}:job:{id}:result        string   encoded result image
+    {prefix}:job:{id}:preview       string   latest progress preview (JPEG), gatys only
+    {prefix}:job:{id}:cancel        string   present = cancellation requested
+    {prefix}:image:{sha256}         string   an uploaded image (content, style or mask)
+    {prefix}:style:{owner}:{sha256} string   JSON metadata: this owner uploaded this style
+    {prefix}:workers                zset     worker name -> when its lease runs out
+    {prefix}:metrics:jobs           hash     "{method}|{status}" -> finished jobs
+    {prefix}:metrics:failures       hash     reason (error code) -> failed jobs
+    {prefix}:metrics:seconds:{m}    hash     job-duration histogram buckets of method m
+    {prefix}:metrics:style_cache    hash     "hit" / "miss" -> style lookups
+
+Every key except the metrics keys has a TTL (``STYLIZE_JOB_TTL``,
+``STYLIZE_STYLE_TTL``).
+"""
+
+from dataclasses import dataclass
+from typing import Literal
+
+QueueKind = Literal["fast", "slow"]
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str
+
+    # -- jobs --------------------------------------------------------------------------
+    def job(self, job_id: str) -> str:
+        return f"{self.prefix}:job:{job_id}"
+
+    def result(self, job_id: str) -> str:
+        return f"{self.prefix}:job:{job_id}:result"
+
+    def preview(self, job_id: str) -> str:
+        return f"{self.prefix}:job:{job_id}:preview"
+
+    def cancel(self, job_id: str) -> str:
+        return f"{self.prefix}:job:{job_id}:cancel"
+
+    # -- inputs ----------------------------------------------------------------------------
+    def image(self, sha256: str) -> str:
+        return f"{self.prefix}:image:{sha256}"
+
+    def style(self, owner: str, sha256: str) -> str:
+        return f"{self.prefix}:style:{owner}:{sha256}"
+
+    # -- workers and queues ----------------------------------------------------------------
+    def workers(self) -> str:
+        return f"{self.prefix}:workers"
+
+    def queue(self, kind: QueueKind) -> str:
+        """The RQ queue name (RQ stores it as ``rq:queue:{this}``)."""
+        return f"{self.prefix}:{kind}"
+
+    # -- metrics -----------------------------------------------------------------------------
+    def metrics_jobs(self) -> str:
+        return f"{self.prefix}:metrics:jobs"
+
+    def metrics_failures(self) -> str:
+        return f"{self.prefix}:metrics:failures"
+
+    def metrics_seconds(self, method: str) -> str:
+        return f"{self.prefix}:metrics:seconds:{method}"
+
+    def metrics_style_cache(self) -> str:
+        return f"{self.prefix}:metrics:style_cache"

@@ -1,0 +1,146 @@
+"""Job records, inputs and results in Redis: the one implementation both sides use.
+
+Status changes go through ``transition``, a Lua script that changes the status only if it
+is one of the expected ones, so a cancel from the API and a worker starting or finishing
+the same job cannot overwrite each other. Progress updates never re-create a record that
+has expired (``update`` writes only to an existing hash).
+"""
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from redis import Redis
+from redis.client import Pipeline
+
+from contract.jobs import JobRecord, JobStatus, encode_fields
+from contract.keys import Keys
+
+_TRANSITION = """
+local current = redis.call('HGET', KEYS[1], 'status')
+if not current then return {0, ''} end
+if not string.find(',' .. ARGV[2] .. ',', ',' .. current .. ',', 1, true) then
+  return {0, current}
+end
+redis.call('HSET', KEYS[1], 'status', ARGV[1])
+if #ARGV > 3 then redis.call('HSET', KEYS[1], unpack(ARGV, 4)) end
+local ttl = tonumber(ARGV[3])
+if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) end
+return {1, current}
+"""
+
+_UPDATE_IF_EXISTS = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Transition:
+    applied: bool
+    previous: JobStatus | None  # None: the record does not exist (never, or expired)
+
+
+class JobStore:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.redis = redis
+        self.keys = keys
+        self._transition = redis.register_script(_TRANSITION)
+        self._update = redis.register_script(_UPDATE_IF_EXISTS)
+
+    # -- images --------------------------------------------------------------------------
+    def put_image(self, sha256: str, data: bytes, ttl: int, pipe: Pipeline) -> None:
+        """Store content-addressed bytes for at least ``ttl`` seconds (never shortening)."""
+        key = self.keys.image(sha256)
+        pipe.set(key, data, nx=True, ex=ttl)
+        pipe.expire(key, ttl, gt=True)
+
+    def get_image(self, sha256: str) -> bytes | None:
+        return self.redis.get(self.keys.image(sha256))
+
+    def put_style(
+        self, owner: str, sha256: str, data: bytes, meta: dict[str, Any], ttl: int
+    ) -> None:
+        with self.redis.pipeline() as pipe:
+            self.put_image(sha256, data, ttl, pipe)
+            pipe.set(self.keys.style(owner, sha256), json.dumps(meta), ex=ttl)
+            pipe.execute()
+
+    def get_style(self, owner: str, sha256: str) -> dict[str, Any] | None:
+        """The style's metadata if ``owner`` uploaded it and its bytes are still stored."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.get(self.keys.style(owner, sha256))
+            pipe.exists(self.keys.image(sha256))
+            pipe.ttl(self.keys.style(owner, sha256))
+            meta, exists, ttl = pipe.execute()
+        if meta is None or not exists:
+            return None
+        return {**json.loads(meta), "expires_in": max(ttl, 0)}
+
+    def keep_style(self, owner: str, sha256: str, ttl: int, pipe: Pipeline) -> None:
+        """A job uses the style: keep it (and its bytes) at least as long as the job."""
+        pipe.expire(self.keys.style(owner, sha256), ttl, gt=True)
+        pipe.expire(self.keys.image(sha256), ttl, gt=True)
+
+    # -- records -------------------------------------------------------------------------
+    def create(self, record: JobRecord, pipe: Pipeline) -> None:
+        key = self.keys.job(record.id)
+        pipe.hset(key, mapping=record.to_redis())
+        pipe.expire(key, record.spec.ttl)
+
+    def get(self, job_id: str) -> JobRecord | None:
+        fields = self.redis.hgetall(self.keys.job(job_id))
+        return JobRecord.from_redis(fields) if fields else None
+
+    def transition(
+        self,
+        job_id: str,
+        to: JobStatus,
+        allowed_from: Iterable[JobStatus],
+        fields: dict[str, Any] | None = None,
+        ttl: int = 0,
+    ) -> Transition:
+        """Set ``status`` to ``to`` (plus ``fields``) only if it is one of ``allowed_from``.
+
+        ``ttl`` > 0 also resets the record's expiry, e.g. to keep a finished job as long as
+        its result.
+        """
+        args: list[Any] = [to.value, ",".join(s.value for s in allowed_from), ttl]
+        for name, value in encode_fields(fields or {}).items():
+            args += [name, value]
+        applied, previous = self._transition(keys=[self.keys.job(job_id)], args=args)
+        return Transition(bool(applied), JobStatus(previous.decode()) if previous else None)
+
+    def update(self, job_id: str, fields: dict[str, Any]) -> bool:
+        """Set fields of an existing record; False (and no write) if it has expired."""
+        args: list[Any] = []
+        for name, value in encode_fields(fields).items():
+            args += [name, value]
+        return bool(args) and bool(self._update(keys=[self.keys.job(job_id)], args=args))
+
+    # -- cancellation --------------------------------------------------------------------
+    def request_cancel(self, job_id: str, ttl: int) -> None:
+        self.redis.set(self.keys.cancel(job_id), 1, ex=ttl)
+
+    def cancel_requested(self, job_id: str) -> bool:
+        return bool(self.redis.exists(self.keys.cancel(job_id)))
+
+    # -- results -------------------------------------------------------------------------
+    def put_result(self, job_id: str, data: bytes, ttl: int) -> None:
+        self.redis.set(self.keys.result(job_id), data, ex=ttl)
+
+    def get_result(self, job_id: str) -> tuple[bytes, int] | None:
+        """The result bytes and the seconds they will still be kept."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.get(self.keys.result(job_id))
+            pipe.ttl(self.keys.result(job_id))
+            data, ttl = pipe.execute()
+        return None if data is None else (data, max(ttl, 0))
+
+    def put_preview(self, job_id: str, data: bytes, ttl: int) -> None:
+        self.redis.set(self.keys.preview(job_id), data, ex=ttl)
+
+    def get_preview(self, job_id: str) -> bytes | None:
+        return self.redis.get(self.keys.preview(job_id))

@@ -1,0 +1,79 @@
+"""The FastAPI application: ``create_app(settings)`` wires settings, Redis, routes,
+error handlers and middleware. Run it with ``stylize up`` or
+``uvicorn service.app:create_app --factory``.
+
+A request flows: middleware (CORS, metrics, body cap) → route (``routes/``) → checks
+(``forms.py``, ``uploads.py``) → ``queueing.enqueue_job`` → Redis. Workers take it from
+there (``workers/``). Nothing here imports torch.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from contract.store import JobStore
+from service.config import Settings, connect_redis
+from service.errors import install_error_handlers
+from service.metrics import Metrics
+from service.middleware import BodySizeLimit, RequestMetrics
+from service.routes import health, jobs, styles
+
+DESCRIPTION = """\
+Arbitrary style transfer (AdaIN, WCT, Gatys) as a job queue.
+
+1. `POST /stylize` with a `content` image and one or more `style` images (or `style_id`s
+   from `POST /styles`). The answer is at once: 202 with the job and a `Location`.
+2. Poll `GET /jobs/{id}` (or send `Prefer: wait=N` to wait up to N seconds).
+3. `GET /jobs/{id}/result` when it has `succeeded`.
+
+Errors are always `{"error": {"code", "message", "field"}}`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    redis = connect_redis(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        redis.close()
+
+    app = FastAPI(
+        title="stylize",
+        version=_version(),
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.redis = redis
+    app.state.store = JobStore(redis, settings.keys)
+    app.state.metrics = Metrics(redis, settings.keys)
+
+    install_error_handlers(app)
+    for module in (jobs, styles, health):
+        app.include_router(module.router)
+
+    # Added innermost first: CORS wraps everything, so even a 413 or 401 carries its headers.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Prefer", "If-None-Match"],
+            expose_headers=["Location", "ETag", "Retry-After", "Preference-Applied"],
+            max_age=600,
+        )
+    return app
+
+
+def _version() -> str:
+    try:
+        return version("stylize")
+    except PackageNotFoundError:
+        return "dev"

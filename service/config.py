@@ -1,0 +1,117 @@
+"""Settings of the API and the workers, read from the environment (one class for both).
+
+Every field is ``STYLIZE_<NAME>`` in the environment (``STYLIZE_JOB_TTL=600``), except
+the Redis URL, which is the conventional ``REDIS_URL``. Lists are comma-separated.
+The README has the table.
+"""
+
+from functools import cached_property
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from redis import Redis
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.retry import Retry
+
+from contract.keys import Keys
+from models.images import ImageLimits
+from models.params import MAX_SIDE
+
+CommaList = Annotated[tuple[str, ...], NoDecode]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STYLIZE_", frozen=True, populate_by_name=True)
+
+    # -- Redis -------------------------------------------------------------------------------
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0",
+        validation_alias=AliasChoices("REDIS_URL", "STYLIZE_REDIS_URL"),
+        description="Where the queue, inputs and results live.",
+    )
+    key_prefix: str = Field(
+        "stylize",
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="Namespace of every Redis key and queue name.",
+    )
+    redis_timeout: float = Field(5.0, gt=0, description="Redis socket timeout, seconds.")
+
+    # -- access ------------------------------------------------------------------------------
+    api_keys: CommaList = Field((), description="Bearer keys; empty = no authentication.")
+    cors_origins: CommaList = Field((), description="Origins allowed to call from a browser.")
+
+    # -- uploads -----------------------------------------------------------------------------
+    max_upload_bytes: int = Field(10 * 2**20, gt=0, description="Per uploaded file.")
+    max_request_bytes: int = Field(50 * 2**20, gt=0, description="Whole request body.")
+    max_pixels: int = Field(40_000_000, gt=0, description="Per uploaded image (bomb guard).")
+    max_side: int = Field(10_000, gt=0, description="Per uploaded image side, pixels.")
+    max_size: int = Field(
+        2048, ge=1, le=MAX_SIDE, description="Largest `size` / `style_size` a job may ask for."
+    )
+
+    # -- jobs --------------------------------------------------------------------------------
+    job_ttl: int = Field(3600, gt=0, description="Seconds inputs, jobs and results are kept.")
+    style_ttl: int = Field(3600, gt=0, description="Seconds an uploaded style is kept.")
+    max_result_bytes: int = Field(32 * 2**20, gt=0, description="Largest result stored.")
+    max_queue_depth: int = Field(100, ge=1, description="Per queue; above it POST gets 429.")
+    fast_timeout: int = Field(300, gt=0, description="Seconds an adain/wct job may run.")
+    slow_timeout: int = Field(1800, gt=0, description="Seconds a gatys job may run.")
+    retry_limit: int = Field(2, ge=0, description="Re-runs of a job whose worker died.")
+    max_wait: float = Field(60.0, ge=0, description="Cap of `Prefer: wait=N`, seconds.")
+
+    # -- workers -----------------------------------------------------------------------------
+    worker_heartbeat: int = Field(5, ge=1, description="Seconds between worker heartbeats.")
+    worker_lease: int = Field(
+        30, ge=2, description="Seconds without a heartbeat after which a job is abandoned."
+    )
+    worker_maintenance: int = Field(
+        10, ge=1, description="Seconds between a worker's checks for abandoned jobs."
+    )
+    style_cache_size: int = Field(64, ge=0, description="Encoded styles kept per worker.")
+    worker_warm_up: bool = Field(
+        True, description="Run a tiny job per method at start, before taking real jobs."
+    )
+    torch_threads: int = Field(0, ge=0, description="Threads per worker; 0 = torch's choice.")
+
+    @field_validator("api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _lease_outlives_heartbeat(self) -> "Settings":
+        if self.worker_lease <= 2 * self.worker_heartbeat:
+            raise ValueError(
+                "STYLIZE_WORKER_LEASE must be more than twice STYLIZE_WORKER_HEARTBEAT, or "
+                "a busy worker's job could be taken for abandoned between two heartbeats"
+            )
+        return self
+
+    @cached_property
+    def keys(self) -> Keys:
+        return Keys(self.key_prefix)
+
+    @cached_property
+    def image_limits(self) -> ImageLimits:
+        return ImageLimits(
+            max_bytes=self.max_upload_bytes, max_pixels=self.max_pixels, max_side=self.max_side
+        )
+
+    def job_timeout(self, queue: str) -> int:
+        return self.slow_timeout if queue == "slow" else self.fast_timeout
+
+
+def connect_redis(settings: Settings) -> Redis:
+    """A client that fails fast (about a second) when Redis is down, so the API can answer
+    503 at once, and reconnects by itself when Redis is back. Bytes in, bytes out (RQ
+    needs ``decode_responses=False``)."""
+    return Redis.from_url(
+        settings.redis_url,
+        socket_connect_timeout=min(settings.redis_timeout, 2.0),
+        socket_timeout=settings.redis_timeout,
+        health_check_interval=30,
+        retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=2),
+    )

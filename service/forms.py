@@ -1,0 +1,158 @@
+"""The ``POST /stylize`` multipart form, and its conversion into ``StyleParams``.
+
+Field names are the parameters' own, with Gatys budgets dotted as the engine names them
+(``gatys.iterations``; curl: ``-F gatys.iterations=100``). ``to_params`` nests the flat
+form and validates it with ``models.params.parse_params``, so the rules live in one place,
+the API rejects exactly what the engine would, and an error names the field as the
+client spelled it. Unknown fields are refused (422): a typo such as ``alpah`` is not
+silently ignored.
+"""
+
+from typing import Any
+
+from fastapi import UploadFile
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.errors import InvalidMask, InvalidParameter
+from models.params import (
+    MASK_ASPECT_TOLERANCE,
+    MAX_STYLES,
+    GatysInit,
+    GatysParams,
+    Method,
+    Optimizer,
+    OutputFormat,
+    StyleParams,
+    parse_params,
+)
+
+
+def _about(name: str, model: type[BaseModel] = StyleParams) -> str:
+    field = model.model_fields[name]
+    return f"{field.description or name}. Default: {field.default}."
+
+
+def _gatys(name: str) -> Any:
+    """The form field ``gatys.<name>``, documented as ``GatysParams.<name>``."""
+    return Field(None, alias=f"gatys.{name}", description=_about(name, GatysParams))
+
+
+_NOT_PARAMETERS = frozenset({"content", "style", "style_id", "mask", "style_weights"})
+
+
+class StylizeForm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    content: UploadFile = Field(description="The photo to stylize.")
+    style: list[UploadFile] | None = Field(
+        None, description=f"Style image(s), 1 to {MAX_STYLES}; or use `style_id`."
+    )
+    style_id: list[str] | None = Field(
+        None, description="Id(s) from `POST /styles`, instead of `style` files."
+    )
+    mask: UploadFile | None = Field(
+        None,
+        description="Spatial control: grey levels split into one band per style "
+        "(two styles: black = first, white = second). Same aspect ratio as the content.",
+    )
+    method: Method | None = Field(
+        None, description="adain and wct take about a second; gatys minutes."
+    )
+    alpha: float | None = Field(None, description=_about("alpha"))
+    preserve_color: bool | None = Field(None, description=_about("preserve_color"))
+    style_weights: list[str] | None = Field(
+        None,
+        description="One weight per style, comma-separated (`0.3,0.7`) or repeated fields.",
+    )
+    size: int | None = Field(None, description=_about("size"))
+    style_size: int | None = Field(None, description=_about("style_size"))
+    format: OutputFormat | None = Field(None, description="png, jpeg or webp. Default: png.")
+    quality: int | None = Field(None, description=_about("quality"))
+
+    gatys_init: GatysInit | None = _gatys("init")
+    gatys_optimizer: Optimizer | None = _gatys("optimizer")
+    gatys_iterations: int | None = _gatys("iterations")
+    gatys_max_seconds: float | None = _gatys("max_seconds")
+    gatys_tolerance: float | None = _gatys("tolerance")
+    gatys_content_weight: float | None = _gatys("content_weight")
+    gatys_style_weight: float | None = _gatys("style_weight")
+    gatys_tv_weight: float | None = _gatys("tv_weight")
+    gatys_learning_rate: float | None = _gatys("learning_rate")
+    gatys_seed: int | None = _gatys("seed")
+    gatys_preview_every: int | None = _gatys("preview_every")
+
+    def to_params(self, max_size: int) -> StyleParams:
+        """``StyleParams`` from the fields given (the others keep their defaults); errors
+        are ``InvalidParameter`` naming the form field."""
+        values: dict[str, Any] = {}
+        gatys: dict[str, Any] = {}
+        for name, value in self:
+            if value is None or name in _NOT_PARAMETERS:
+                continue
+            if name.startswith("gatys_"):
+                gatys[name.removeprefix("gatys_")] = value
+            else:
+                values[name] = value
+        if self.style_weights is not None:
+            values["style_weights"] = _parse_weights(self.style_weights)
+        if gatys:
+            values["gatys"] = gatys
+        params = parse_params(values)
+        for name in ("size", "style_size"):
+            value = getattr(params, name)
+            if value is not None and value > max_size:
+                raise InvalidParameter(
+                    f"at most {max_size} pixels on this server (got {value})", field=name
+                )
+        return params
+
+
+def check_combination(
+    params: StyleParams,
+    n_styles: int,
+    content_size: tuple[int, int],
+    mask_size: tuple[int, int] | None,
+) -> None:
+    """The rules that join several fields, checked as the engine will check them."""
+    if not 1 <= n_styles <= MAX_STYLES:
+        raise InvalidParameter(
+            f"give 1 to {MAX_STYLES} style images (`style` files or `style_id`), not {n_styles}",
+            field="style",
+        )
+    if params.style_weights is not None:
+        if mask_size is not None:
+            raise InvalidParameter(
+                "style_weights cannot be combined with a mask: the mask assigns each region one style",
+                field="style_weights",
+            )
+        if len(params.style_weights) != n_styles:
+            raise InvalidParameter(
+                f"got {len(params.style_weights)} weights for {n_styles} style images; "
+                "give one per style",
+                field="style_weights",
+            )
+    if mask_size is not None:
+        if n_styles < 2:
+            raise InvalidMask(
+                "a mask assigns styles to regions: give at least two style images", field="mask"
+            )
+        (w, h), (mw, mh) = content_size, mask_size
+        if abs((mw / mh) / (w / h) - 1) > MASK_ASPECT_TOLERANCE:
+            raise InvalidMask(
+                f"mask is {mw}x{mh} but the content is {w}x{h}: the mask must have the "
+                "content's aspect ratio (it is resized to the content)",
+                field="mask",
+            )
+
+
+def _parse_weights(raw: list[str]) -> list[float]:
+    weights = []
+    for part in (p.strip() for item in raw for p in item.split(",")):
+        try:
+            weights.append(float(part))
+        except ValueError:
+            raise InvalidParameter(
+                f"weights must be numbers, comma-separated or repeated (got {part!r})",
+                field="style_weights",
+            ) from None
+    return weights

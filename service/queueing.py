@@ -1,0 +1,163 @@
+"""The API's side of the queue: enqueue a checked job, cancel it, look at the queues.
+
+Synchronous (blocking Redis calls); the routes run these in the thread pool.
+"""
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Sequence
+from typing import get_args
+
+from redis import Redis
+from rq import Callback, Queue, Retry
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.job import Job
+from starlette.concurrency import run_in_threadpool
+
+from contract.jobs import (
+    JOB_FAILURE_CALLBACK,
+    JOB_FUNCTION,
+    QUEUE_FOR_METHOD,
+    JobRecord,
+    JobSpec,
+    JobStatus,
+)
+from contract.keys import Keys, QueueKind
+from contract.presence import live_workers
+from contract.store import JobStore
+from models.params import StyleParams
+from service.config import Settings
+from service.errors import Conflict, NotFound, QueueFull
+from service.uploads import Upload
+
+QUEUE_KINDS: tuple[QueueKind, ...] = get_args(QueueKind)
+RETRY_AFTER: dict[str, int] = {"fast": 10, "slow": 120}  # seconds, roughly one job's time
+
+
+def enqueue_job(
+    store: JobStore,
+    settings: Settings,
+    owner: str,
+    params: StyleParams,
+    content: Upload,
+    styles: Sequence[Upload | str],
+    mask: Upload | None,
+) -> JobRecord:
+    """Store the inputs and the record, and enqueue the job id, in one transaction.
+
+    ``styles`` are uploads, or sha256 ids of styles ``owner`` uploaded before (checked by
+    the caller). 429 when the method's queue is at ``max_queue_depth``.
+    """
+    kind = QUEUE_FOR_METHOD[params.method]
+    queue = Queue(store.keys.queue(kind), connection=store.redis)
+    if queue.count >= settings.max_queue_depth:
+        raise QueueFull(
+            f"the {kind} queue is full ({settings.max_queue_depth} jobs waiting); retry later",
+            retry_after=RETRY_AFTER[kind],
+        )
+    ttl = settings.job_ttl
+    spec = JobSpec(
+        params=params,
+        content=content.sha256,
+        styles=tuple(s if isinstance(s, str) else s.sha256 for s in styles),
+        mask=mask.sha256 if mask else None,
+        ttl=ttl,
+    )
+    record = JobRecord(
+        id=uuid.uuid4().hex,
+        owner=owner,
+        status=JobStatus.queued,
+        method=params.method,
+        queue=kind,
+        spec=spec,
+    )
+    with store.redis.pipeline() as pipe:
+        pipe.multi()  # RQ expects an explicit transaction when handed a pipeline
+        for upload in (content, *styles, mask):
+            if isinstance(upload, Upload):
+                store.put_image(upload.sha256, upload.data, ttl, pipe)
+            elif isinstance(upload, str):
+                store.keep_style(owner, upload, ttl, pipe)
+        store.create(record, pipe)
+        queue.enqueue_call(
+            JOB_FUNCTION,
+            args=(record.id, store.keys.prefix),
+            job_id=record.id,
+            description=f"stylize {params.method} {record.id}",
+            timeout=settings.job_timeout(kind),
+            ttl=ttl,
+            result_ttl=ttl,
+            failure_ttl=ttl,
+            # Retries are for lost workers only: the job function itself never raises.
+            retry=Retry(max=settings.retry_limit, enqueue_at_front=True)
+            if settings.retry_limit
+            else None,
+            on_failure=Callback(JOB_FAILURE_CALLBACK),
+            pipeline=pipe,
+        )
+        pipe.execute()
+    return record
+
+
+def cancel_job(store: JobStore, record: JobRecord) -> JobRecord:
+    """Cancel at once if queued; if running, raise the flag the worker checks between
+    cascade levels or Gatys iterations. Canceling a canceled job is a no-op; a job that
+    succeeded or failed cannot be canceled (409)."""
+    if record.status is JobStatus.canceled:
+        return record
+    if record.status.finished:
+        raise Conflict(f"job already {record.status.value}", code="job_finished")
+    store.request_cancel(record.id, record.spec.ttl)
+    done = store.transition(
+        record.id,
+        JobStatus.canceled,
+        [JobStatus.queued],
+        {"finished_at": time.time(), "stage": "canceled"},
+    )
+    if done.applied:
+        _drop_from_queue(store, record)
+    return store.get(record.id) or record
+
+
+def _drop_from_queue(store: JobStore, record: JobRecord) -> None:
+    # If a worker took it meanwhile, it sees the status and skips the job.
+    with contextlib.suppress(NoSuchJobError, InvalidJobOperation):
+        Job.fetch(record.id, connection=store.redis).cancel()
+
+
+def queue_position(store: JobStore, record: JobRecord) -> int | None:
+    """How many jobs are ahead of this one (0 = next), while it is queued."""
+    if record.status is not JobStatus.queued:
+        return None
+    queue = Queue(store.keys.queue(record.queue), connection=store.redis)
+    position = queue.get_job_position(record.id)
+    return 0 if position is None else position  # None: a worker is taking it right now
+
+
+def queue_depths(redis: Redis, keys: Keys) -> dict[str, int]:
+    return {kind: Queue(keys.queue(kind), connection=redis).count for kind in QUEUE_KINDS}
+
+
+def count_live_workers(redis: Redis, keys: Keys) -> int:
+    return len(live_workers(redis, keys))
+
+
+async def wait_for_job(store: JobStore, record: JobRecord, seconds: float) -> JobRecord:
+    """Poll the record until it is finished or ``seconds`` have passed, without blocking
+    the event loop: each poll is one Redis read in the thread pool, sleeps in between
+    grow from 50 ms to half a second. 404 if the record expires meanwhile."""
+    deadline = time.monotonic() + seconds
+    pause = 0.05
+    while not record.status.finished:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        await asyncio.sleep(min(pause, left))
+        pause = min(pause * 1.5, 0.5)
+        latest = await run_in_threadpool(store.get, record.id)
+        if latest is None:
+            raise NotFound("the job expired while waiting for it")
+        record = latest
+    return record

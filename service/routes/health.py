@@ -1,0 +1,50 @@
+"""``/healthz`` (the process answers), ``/readyz`` (it can do work), ``/metrics``."""
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
+
+from service.deps import RedisDep, SettingsDep
+from service.queueing import count_live_workers, queue_depths
+from service.schemas import Readiness
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The API process is up")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Redis down or no live worker."}},
+    summary="Redis reachable and at least one live worker",
+)
+def readyz(redis: RedisDep, settings: SettingsDep) -> JSONResponse:
+    try:
+        redis.ping()
+        workers = count_live_workers(redis, settings.keys)
+        queues = queue_depths(redis, settings.keys)
+        reachable = True
+    except RedisError:
+        workers, queues, reachable = 0, {}, False
+    ready = reachable and workers > 0
+    body = Readiness(
+        status="ready" if ready else "unavailable", redis=reachable, workers=workers, queues=queues
+    )
+    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+    summary="Prometheus metrics",
+)
+def metrics(request: Request) -> Response:
+    return Response(
+        request.app.state.metrics.render(),
+        media_type="text/plain; version=0.0.4; charset=utf-8",
+    )

@@ -1,0 +1,79 @@
+"""Checks on uploaded files, run before anything is stored or enqueued.
+
+In order: the size (413), whether it is an image type at all (415: neither the bytes nor
+the declared ``Content-Type`` say JPEG, PNG, WebP, BMP, TIFF or GIF), then a full probe
+with ``models.images.probe_image``, the same decoder the worker uses (422: undecodable,
+truncated, decompression bomb, too many pixels). Each error names the form field.
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+from fastapi import UploadFile
+
+from models.images import ImageLimits, probe_image
+from service.errors import PayloadTooLarge, UnsupportedMediaType
+
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"BM", "BMP"),
+)
+IMAGE_TYPES = frozenset(
+    {"image/jpeg", "image/jpg", "image/pjpeg", "image/png", "image/webp", "image/gif"}
+    | {"image/bmp", "image/x-ms-bmp", "image/tiff"}
+)
+UNTYPED = frozenset({"", "application/octet-stream"})  # what clients send when they don't know
+SUPPORTED = "JPEG, PNG, WebP, BMP, TIFF or GIF"
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded image that the worker will be able to decode."""
+
+    field: str
+    data: bytes
+    sha256: str
+    format: str
+    width: int
+    height: int
+
+
+async def read_upload(file: UploadFile, field: str, max_bytes: int) -> bytes:
+    """The file's bytes; 413 as soon as it is known to be over ``max_bytes``."""
+    if file.size is not None and file.size > max_bytes:
+        raise _too_large(field, file.size, max_bytes)
+    data = await file.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise _too_large(field, None, max_bytes)
+    return data
+
+
+def check_image(data: bytes, declared_type: str | None, field: str, limits: ImageLimits) -> Upload:
+    """415 for what is not an image type, 422 (``InvalidImage``) for a broken image."""
+    declared = (declared_type or "").split(";")[0].strip().lower()
+    if data and sniff(data) is None and declared not in IMAGE_TYPES:
+        what = f"{declared} is" if declared not in UNTYPED else "the bytes are"
+        raise UnsupportedMediaType(
+            f"{what} not a supported image type; send {SUPPORTED}", field=field
+        )
+    format, width, height = probe_image(data, field=field, limits=limits)
+    return Upload(field, data, hashlib.sha256(data).hexdigest(), format, width, height)
+
+
+def sniff(data: bytes) -> str | None:
+    """The image format the first bytes announce, if it is one we accept."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    return next((name for magic, name in _SIGNATURES if data.startswith(magic)), None)
+
+
+def _too_large(field: str, size: int | None, max_bytes: int) -> PayloadTooLarge:
+    got = f"{size:,} bytes" if size is not None else "more than that"
+    return PayloadTooLarge(
+        f"{field} is too large: at most {max_bytes:,} bytes per file, got {got}", field=field
+    )

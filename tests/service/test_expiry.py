@@ -1,0 +1,34 @@
+"""Inputs, jobs and results live in Redis for a TTL, then are gone."""
+
+import time
+from datetime import datetime
+
+
+def test_a_job_outlives_its_ttl_while_running_then_expires_ttl_after_finishing(
+    make_api, ready_worker
+):
+    api = make_api(job_ttl=2)
+    submitted = api.submit(method="wct", size="1024").json()  # runs longer than 2 s
+
+    job = api.wait(submitted["id"], timeout=120)
+    finished = time.monotonic()
+
+    assert job["status"] == "succeeded", job
+    ran = datetime.fromisoformat(job["finished_at"]) - datetime.fromisoformat(job["created_at"])
+    assert ran.total_seconds() > 2
+    assert api.client.get(job["links"]["result"]).status_code == 200
+    while api.client.get(f"/jobs/{job['id']}").status_code == 200:
+        assert time.monotonic() - finished < 10, "the job outlived its TTL"
+        time.sleep(0.25)
+    assert api.client.get(job["links"]["result"]).status_code == 404
+
+
+def test_inputs_are_stored_with_the_job_ttl(api_without_worker, redis):
+    api_without_worker.submit()
+    prefix = api_without_worker.settings.key_prefix
+
+    keys = list(redis.scan_iter(match=f"{prefix}:*"))
+
+    assert keys
+    for key in keys:
+        assert 0 < redis.ttl(key) <= api_without_worker.settings.job_ttl, key

@@ -1,0 +1,70 @@
+"""/healthz, /readyz, /metrics; and job timeouts, which show up in the metrics."""
+
+import re
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The value of one sample of the Prometheus text ``text`` (0 if absent)."""
+    for line in text.splitlines():
+        match = re.fullmatch(rf"{name}(?:\{{(.*)\}})? (\S+)", line)
+        if match:
+            found = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1) or ""))
+            if all(found.get(k) == v for k, v in labels.items()):
+                return float(match.group(2))
+    return 0.0
+
+
+def test_healthz_answers_while_the_process_is_up(api_without_worker):
+    assert api_without_worker.client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_readyz_reports_live_workers_and_queue_depths(api):
+    response = api.client.get("/readyz")
+
+    assert response.status_code == 200
+    ready = response.json()
+    assert ready["status"] == "ready"
+    assert ready["redis"] is True
+    assert ready["workers"] >= 1
+    assert set(ready["queues"]) == {"fast", "slow"}
+
+
+def test_readyz_is_503_without_a_live_worker(api_without_worker):
+    api_without_worker.submit()
+
+    response = api_without_worker.client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "unavailable",
+        "redis": True,
+        "workers": 0,
+        "queues": {"fast": 1, "slow": 0},
+    }
+
+
+def test_metrics_count_requests_queue_depth_and_job_durations(api):
+    job = api.submit(headers={"Prefer": "wait=60"}).json()
+    assert job["status"] == "succeeded"
+
+    text = api.client.get("/metrics").text
+
+    assert metric(text, "stylize_http_requests_total", route="/stylize", status="200") >= 1
+    assert metric(text, "stylize_http_request_duration_seconds_count", route="/stylize") >= 1
+    assert 'stylize_queue_depth{queue="fast"}' in text
+    assert metric(text, "stylize_workers") >= 1
+    assert metric(text, "stylize_job_duration_seconds_count", method="adain") >= 1
+    assert metric(text, "stylize_jobs_finished_total", method="adain", status="succeeded") >= 1
+
+
+def test_a_job_over_its_timeout_fails_and_is_counted_by_reason(make_api, ready_worker):
+    api = make_api(fast_timeout=1)
+    before = metric(api.client.get("/metrics").text, "stylize_job_failures_total", reason="timeout")
+
+    job = api.wait(api.submit(method="wct", size="1024").json()["id"], timeout=60)
+
+    assert job["status"] == "failed"
+    assert job["error"]["code"] == "timeout"
+    assert "1 seconds" in job["error"]["message"]
+    after = metric(api.client.get("/metrics").text, "stylize_job_failures_total", reason="timeout")
+    assert after == before + 1

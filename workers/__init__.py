@@ -1,0 +1,9 @@
+"""The glue between the queue and the engine.
+
+- ``jobs.py``: the RQ job function (inputs from Redis → engine → outcome to Redis);
+- ``engine.py``: the process's one ``Stylizer`` and its cache of encoded styles;
+- ``progress.py``: progress reports and the cancel flag, through Redis;
+- ``worker.py``: the non-forking RQ worker with a lease, so a killed worker's job is
+  re-queued within seconds;
+- ``cli.py`` / ``up.py``: the ``stylize-worker`` and ``stylize up`` commands.
+"""

@@ -1,0 +1,232 @@
+"""The RQ job: read the inputs from Redis, run the engine, write the outcome to Redis.
+
+``run_stylize_job`` never raises for a job's own failure. Every outcome, including each
+engine error, a timeout or a bug, is written to the job record as ``succeeded``,
+``failed`` (with a code and message) or ``canceled``, and the worker goes on to the next
+job. RQ's retry is therefore used for one thing only: a worker that died mid-job, which
+RQ reports to ``on_job_failure`` as ``AbandonedJobError`` when it re-queues the job.
+"""
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from rq import get_current_job
+from rq.exceptions import AbandonedJobError
+from rq.job import Job
+from rq.timeouts import JobTimeoutException
+
+from contract.jobs import JobError, JobRecord, JobStatus, ResultInfo
+from contract.keys import Keys
+from contract.metrics import record_job, record_style_cache
+from contract.store import JobStore
+from models.errors import Canceled, StylizeError
+from models.images import content_type, decode_image, decode_mask, encode_image
+from models.stylizer import StylizeResult
+from workers.engine import Engine, current_engine
+from workers.progress import CancelFlag, ProgressReporter
+
+log = logging.getLogger("stylize.worker")
+
+
+class InputExpired(StylizeError):
+    """An input image is no longer in Redis (its TTL passed while the job waited)."""
+
+    code = "input_expired"
+
+
+class ResultTooLarge(StylizeError):
+    code = "result_too_large"
+
+
+@dataclass
+class Outcome:
+    status: JobStatus
+    fields: dict[str, Any] = field(default_factory=dict)
+    result: bytes | None = None
+    error: JobError | None = None
+
+
+def run_stylize_job(job_id: str, key_prefix: str) -> str:
+    """Run one job; returns its final status (RQ keeps it, nobody needs it)."""
+    engine = current_engine()
+    store = JobStore(engine.redis, Keys(key_prefix))
+    record = store.get(job_id)
+    if record is None:
+        log.warning("job %s: record expired before it ran", job_id)
+        return "expired"
+    started = store.transition(
+        job_id,
+        JobStatus.running,
+        [JobStatus.queued, JobStatus.running],  # running: a re-run after a lost worker
+        {
+            "started_at": time.time(),
+            "attempts": record.attempts + 1,
+            "worker": _worker_name(),
+            "stage": "starting",
+            "fraction": 0.0,
+        },
+        # The record must outlive the run, however long the job waited in the queue.
+        ttl=record.spec.ttl + (_timeout() or 0),
+    )
+    if not started.applied:
+        return f"skipped ({started.previous})"
+    clock = time.monotonic()
+    progress = ProgressReporter(store, job_id, record.spec.ttl)
+    should_cancel = CancelFlag(store, job_id)
+    try:
+        if should_cancel():
+            raise Canceled("canceled before it started")
+        outcome = _stylize(engine, store, record, progress, should_cancel)
+    except Canceled:
+        outcome = Outcome(JobStatus.canceled, {"stage": "canceled"})
+    except StylizeError as error:
+        outcome = _failed(error.code, error.message, error.field)
+    except JobTimeoutException:
+        outcome = _failed(
+            "timeout", f"the job ran longer than its limit of {_timeout()} seconds and was stopped"
+        )
+    except MemoryError:
+        outcome = _failed("out_of_memory", "not enough memory for this size; try a smaller size")
+    except Exception:
+        log.exception("job %s: unexpected error", job_id)
+        outcome = _failed(
+            "internal_error", "the worker hit an unexpected error; it has been logged"
+        )
+    _finish(store, record, outcome, time.monotonic() - clock)
+    return outcome.status.value
+
+
+def on_job_failure(job: Job, connection: Any, exc_type: type, exc: BaseException, tb: Any) -> None:
+    """RQ's failure callback. ``AbandonedJobError``: the worker running the job died
+    (SIGKILL, OOM, lost machine) and its lease expired; RQ re-queues the job if it has
+    retries left. Anything else: the job function raised, which it only does when Redis
+    itself failed under it."""
+    job_id, key_prefix = job.args
+    store = JobStore(connection, Keys(key_prefix))
+    record = store.get(job_id)
+    if record is None or record.status.finished:
+        return
+    if isinstance(exc, AbandonedJobError) and job.retries_left:
+        log.warning("job %s: its worker was lost; RQ re-queues it", job_id)
+        store.transition(
+            job_id,
+            JobStatus.queued,
+            [JobStatus.running, JobStatus.queued],
+            {"stage": "requeued (worker lost)", "fraction": 0.0},
+        )
+        return
+    if isinstance(exc, AbandonedJobError):
+        outcome = _failed(
+            "worker_lost",
+            f"the worker running this job stopped unexpectedly (attempt {record.attempts}, "
+            "no retries left); submit it again, perhaps at a smaller size",
+        )
+    else:
+        outcome = _failed(
+            "internal_error", "the worker hit an unexpected error; it has been logged"
+        )
+    seconds = time.time() - record.started_at if record.started_at else 0.0
+    _finish(store, record, outcome, seconds)
+
+
+def _stylize(
+    engine: Engine,
+    store: JobStore,
+    record: JobRecord,
+    progress: ProgressReporter,
+    should_cancel: CancelFlag,
+) -> Outcome:
+    spec, params = record.spec, record.spec.params
+
+    def read(sha256: str, field: str = "style") -> bytes:
+        data = store.get_image(sha256)
+        if data is None:
+            raise InputExpired(f"the {field} image has expired; submit the job again", field=field)
+        return data
+
+    progress.update(stage="decode")
+    content = decode_image(read(spec.content, "content"), field="content", limits=engine.limits)
+    mask = (
+        decode_mask(read(spec.mask, "mask"), field="mask", limits=engine.limits)
+        if spec.mask
+        else None
+    )
+    prepared = engine.prepare_styles(spec.styles, params, read)
+    progress.update(style_cache_hits=prepared.hits, style_cache_misses=prepared.misses)
+    result: StylizeResult = engine.stylizer.stylize(
+        content, prepared.styles, params, mask=mask, progress=progress, should_cancel=should_cancel
+    )
+    data = encode_image(result.image, params.format, params.quality)
+    if len(data) > engine.settings.max_result_bytes:
+        raise ResultTooLarge(
+            f"the result is {len(data):,} bytes, over the limit of "
+            f"{engine.settings.max_result_bytes:,}; ask for a smaller size or jpeg",
+            field="size",
+        )
+    info = ResultInfo(
+        content_type=content_type(params.format),
+        bytes=len(data),
+        etag=hashlib.sha256(data).hexdigest()[:32],
+        width=result.image.width,
+        height=result.image.height,
+        partial=result.canceled,
+    )
+    fields = {
+        "result": info,
+        "iteration": result.iterations,
+        "losses": result.losses or None,
+        "stage": "canceled" if result.canceled else "done",
+        "style_cache_hits": prepared.hits,
+        "style_cache_misses": prepared.misses,
+    }
+    if not result.canceled:
+        fields["fraction"] = 1.0
+    status = JobStatus.canceled if result.canceled else JobStatus.succeeded
+    return Outcome(status, fields, result=data)
+
+
+def _failed(code: str, message: str, field_name: str | None = None) -> Outcome:
+    error = JobError(code=code, message=message, field=field_name)
+    return Outcome(JobStatus.failed, {"error": error, "stage": "failed"}, error=error)
+
+
+def _finish(store: JobStore, record: JobRecord, outcome: Outcome, seconds: float) -> None:
+    """Result first, then the status (a client that sees ``succeeded`` can fetch the
+    image); the record is then kept ``ttl`` seconds from now, as long as the result."""
+    ttl = record.spec.ttl
+    if outcome.result is not None:
+        store.put_result(record.id, outcome.result, ttl)
+    store.transition(
+        record.id,
+        outcome.status,
+        [JobStatus.running, JobStatus.queued],
+        {**outcome.fields, "finished_at": time.time()},
+        ttl=ttl,
+    )
+    hits = outcome.fields.get("style_cache_hits", 0)
+    misses = outcome.fields.get("style_cache_misses", 0)
+    reason = outcome.error.code if outcome.error else None
+    with store.redis.pipeline(transaction=False) as pipe:
+        record_job(pipe, store.keys, record.method, outcome.status.value, seconds, reason)
+        record_style_cache(pipe, store.keys, hits, misses)
+        pipe.execute()
+    log.info(
+        "job %s: %s in %.2f s%s",
+        record.id,
+        outcome.status.value,
+        seconds,
+        f" ({outcome.error.code}: {outcome.error.message})" if outcome.error else "",
+    )
+
+
+def _worker_name() -> str | None:
+    job = get_current_job()
+    return job.worker_name if job else None
+
+
+def _timeout() -> int | None:
+    job = get_current_job()
+    return job.timeout if job else None
