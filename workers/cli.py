@@ -21,6 +21,7 @@ from rq.exceptions import StopRequested
 
 from contract.jobs import QUEUE_FOR_METHOD
 from contract.keys import QueueKind
+from contract.logs import configure_logging
 from models import cli as engine_cli
 from service.config import Settings, connect_redis
 
@@ -94,9 +95,7 @@ def _queue_kinds(text: str) -> list[QueueKind]:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(args.log_level)
     settings = Settings(redis_url=args.redis_url) if args.redis_url else Settings()
     name = args.name or f"{socket.gethostname()}.{os.getpid()}"
     try:

@@ -16,7 +16,9 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
+import service
 from workers.cli import worker_command
 
 
@@ -24,6 +26,10 @@ from workers.cli import worker_command
 class Child:
     name: str
     process: subprocess.Popen
+
+
+# JSON logs for the API too (uvicorn's access and error lines included).
+API_LOG_CONFIG = Path(service.__file__).parent / "logging.json"
 
 
 def worker_queues(count: int) -> list[str]:
@@ -51,6 +57,8 @@ def run_up(host: str, port: int, workers: int, grace: float) -> int:
                 host,
                 "--port",
                 str(port),
+                "--log-config",
+                str(API_LOG_CONFIG),
             ],  # fmt: skip
             env,
         )

@@ -116,4 +116,9 @@ class _LeaseKeeper:
             try:
                 self.worker.maintain_heartbeats(self.job, self.execution)
             except Exception as error:  # never kill the job over a missed heartbeat
-                log.warning("job %s: heartbeat failed: %s", self.job.id, error)
+                log.warning(
+                    "job %s: heartbeat failed: %s",
+                    self.job.id,
+                    error,
+                    extra={"job_id": self.job.id},
+                )
