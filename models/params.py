@@ -32,10 +32,22 @@ class GatysParams(BaseModel):
     optimizer: Optimizer = "lbfgs"
     iterations: int = Field(60, ge=1, le=2000, description="Maximum optimiser iterations.")
     max_seconds: float | None = Field(None, gt=0, le=3600, description="Wall-clock budget.")
-    tolerance: float = Field(1e-4, ge=0, le=1, description="Early stop on relative loss change.")
-    content_weight: float = Field(1.0, ge=0)
-    style_weight: float = Field(1.0, ge=0)
-    tv_weight: float = Field(1e-4, ge=0)
+    tolerance: float = Field(
+        1e-3,
+        ge=0,
+        le=1,
+        description="Early stop when the loss changes by less than this fraction per iteration "
+        "(mean over the last 5); 0 = never.",
+    )
+    # The loss terms are relative errors (content, Gram) and a per-pixel mean (TV), so these
+    # weights mean the same at any size; defaults chosen with bench/gatys.py.
+    content_weight: float = Field(
+        1.0, ge=0, description="Weight of the relu3_1 feature distance to the content."
+    )
+    style_weight: float = Field(
+        30.0, ge=0, description="Weight of the Gram distance to the style (times alpha)."
+    )
+    tv_weight: float = Field(10.0, ge=0, description="Weight of the smoothness (TV) term.")
     learning_rate: float = Field(0.02, gt=0, le=10, description="Adam step (pixels in [0,1]).")
     seed: int = Field(0, ge=0, description="Seed for noise initialisation.")
     preview_every: int = Field(
