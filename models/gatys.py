@@ -40,7 +40,7 @@ from torch.nn import functional as F
 from models import cd16x, vgg, weights
 from models.errors import InvalidParameter
 from models.images import resize_longest
-from models.params import MAX_STYLES, StyleParams
+from models.params import StyleParams
 from models.stylizer import (
     CancelCheck,
     ProgressCallback,
@@ -50,6 +50,7 @@ from models.stylizer import (
     StylizeResult,
     _regions,
     _style_weights,
+    check_style_count,
 )
 from models.tensors import pad_to_multiple, preserve_color, to_image, to_tensor
 from models.transforms import flatten
@@ -269,10 +270,7 @@ def encode_style(stylizer: Stylizer, style: Image.Image, size: int | None = 512)
 def _encoded_styles(
     stylizer: Stylizer, styles: Sequence[Image.Image | StyleFeatures], params: StyleParams
 ) -> list[StyleFeatures]:
-    if not 1 <= len(styles) <= MAX_STYLES:
-        raise InvalidParameter(
-            f"give 1 to {MAX_STYLES} style images, not {len(styles)}", field="style"
-        )
+    check_style_count(len(styles))
     out = []
     for i, style in enumerate(styles):
         if isinstance(style, StyleFeatures):

@@ -256,10 +256,7 @@ class Stylizer:
         recipe: Recipe,
         progress: ProgressCallback | None,
     ) -> list[StyleFeatures]:
-        if not 1 <= len(styles) <= MAX_STYLES:
-            raise InvalidParameter(
-                f"give 1 to {MAX_STYLES} style images, not {len(styles)}", field="style"
-            )
+        check_style_count(len(styles))
         out = []
         for i, style in enumerate(styles):
             if isinstance(style, StyleFeatures):
@@ -341,6 +338,12 @@ def _transform(
             if picked.sum() >= 2:
                 out[:, picked] = apply(f[:, picked], s)
     return unflatten(out, feature)
+
+
+def check_style_count(count: int) -> None:
+    """Every method takes 1 to MAX_STYLES styles; say so before any work is done."""
+    if not 1 <= count <= MAX_STYLES:
+        raise InvalidParameter(f"give 1 to {MAX_STYLES} style images, not {count}", field="style")
 
 
 def _style_weights(params: StyleParams, n_styles: int, masked: bool) -> list[float]:
