@@ -13,7 +13,7 @@ The output image x minimises
 - ``tv_loss``: mean squared difference of neighbouring pixels (smoothness).
 
 Every term is a ratio or a mean, so one set of weights means the same at 64 px and at
-1024 px and for any style (defaults in ``GatysParams``: w_c = 1, w_s = 30, w_tv = 10, chosen
+1024 px and for any style (defaults in ``GatysParams``: w_c = 1, w_s = 10, w_tv = 10, chosen
 with bench/gatys.py). α is the user's style strength. "Refinement" starts from a
 feed-forward AdaIN/WCT result, so a few dozen iterations sharpen it; the optimisation can
 also start from the content or from seeded noise.
@@ -515,12 +515,6 @@ def _initial_image(
         generator = torch.Generator().manual_seed(params.gatys.seed)
         return torch.rand(c.shape, generator=generator).to(c.device)
     recipe = stylizer._recipe(init)
-    for i, s in enumerate(styles):
-        if s.family != recipe.family or set(recipe.levels) - set(s.levels):
-            raise InvalidParameter(
-                f"style {i} was encoded for {s.family} levels {sorted(s.levels)}, but "
-                f"init={init} needs {recipe.family} levels {list(recipe.levels)}",
-                field="style",
-            )
+    styles = stylizer._style_features(styles, params, recipe, None)  # checks their levels
     with torch.inference_mode():
         return stylizer.run_cascade(c, recipe, styles, weights_, index, params.alpha)

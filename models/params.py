@@ -45,7 +45,7 @@ class GatysParams(BaseModel):
         1.0, ge=0, description="Weight of the relu3_1 feature distance to the content."
     )
     style_weight: float = Field(
-        30.0, ge=0, description="Weight of the Gram distance to the style (times alpha)."
+        10.0, ge=0, description="Weight of the Gram distance to the style (times alpha)."
     )
     tv_weight: float = Field(10.0, ge=0, description="Weight of the smoothness (TV) term.")
     learning_rate: float = Field(0.02, gt=0, le=10, description="Adam step (pixels in [0,1]).")

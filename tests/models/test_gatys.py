@@ -70,12 +70,13 @@ def test_total_loss_ends_far_below_the_initial_loss(
     assert result.losses["total"] < 0.5 * initial.losses["total"]
 
 
-def test_refinement_from_adain_lowers_the_style_distance_of_its_start(
-    stylizer: Stylizer, content: Image.Image, style: Image.Image
+@pytest.mark.parametrize("init", ["adain", "wct"])
+def test_refinement_lowers_the_style_distance_of_its_feed_forward_start(
+    stylizer: Stylizer, content: Image.Image, style: Image.Image, init: str
 ) -> None:
-    adain = stylizer.stylize(content, [style], StyleParams(size=SIZE, style_size=SIZE)).image
-    refined = stylizer.stylize(content, [style], gatys_params(init="adain", iterations=10)).image
-    assert style_distance(refined, style) < 0.7 * style_distance(adain, style)
+    start = stylizer.stylize(content, [style], StyleParams(method=init, size=SIZE, style_size=SIZE))
+    refined = stylizer.stylize(content, [style], gatys_params(init=init, iterations=10))
+    assert style_distance(refined.image, style) < 0.7 * style_distance(start.image, style)
 
 
 def test_iteration_budget_is_exact(
