@@ -19,7 +19,7 @@ from service.config import Settings, connect_redis
 from service.errors import install_error_handlers
 from service.metrics import Metrics
 from service.middleware import BodySizeLimit, RequestMetrics
-from service.routes import health, jobs, styles
+from service.routes import health, jobs, page, styles
 
 DESCRIPTION = """\
 Arbitrary style transfer (AdaIN, WCT, Gatys) as a job queue.
@@ -28,6 +28,8 @@ Arbitrary style transfer (AdaIN, WCT, Gatys) as a job queue.
    from `POST /styles`). The answer is at once: 202 with the job and a `Location`.
 2. Poll `GET /jobs/{id}` (or send `Prefer: wait=N` to wait up to N seconds).
 3. `GET /jobs/{id}/result` when it has `succeeded`.
+
+A page at `/` does the same in a browser.
 
 Errors are always `{"error": {"code", "message", "field"}}`.
 """
@@ -54,8 +56,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics(redis, settings.keys)
 
     install_error_handlers(app)
-    for module in (jobs, styles, health):
+    for module in (jobs, styles, health, page):
         app.include_router(module.router)
+    page.mount_static(app)
 
     # Added innermost first: CORS wraps everything, so even a 413 or 401 carries its headers.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)

@@ -1,0 +1,176 @@
+"""The try-it page in a real browser: Debian's Chromium driven by Playwright, against the
+API as it runs in production (uvicorn in a subprocess) and the session's real worker
+process (tests/conftest.py), on the real Redis under a key prefix of the session's own.
+
+No browser is downloaded: Playwright launches the system Chromium at ``$STYLIZE_CHROMIUM``
+(default ``/usr/bin/chromium``; ``.ci/run`` installs it). When it is missing the tests
+fail, they do not skip. Each test leaves a full-page screenshot (and the ones it takes on
+the way) in ``$STYLIZE_ARTIFACTS_DIR`` (default ``test-artifacts/web``, gitignored).
+"""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+CHROMIUM = Path(os.environ.get("STYLIZE_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+ARTIFACTS = Path(os.environ.get("STYLIZE_ARTIFACTS_DIR", ROOT / "test-artifacts" / "web"))
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+API_START_TIMEOUT = 60.0  # seconds; importing FastAPI on a loaded 2-core machine
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _boot_session_worker_early(session_worker):
+    """Starts the session worker (tests/conftest.py) while the tests that need none run."""
+    return session_worker
+
+
+class ApiProcess:
+    """``uvicorn service.app:create_app --factory`` on a free port, its log in a file."""
+
+    def __init__(self, prefix: str, log_dir: Path, **env: str) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.log_path = log_dir / f"api-{prefix}.log"
+        environment = {**os.environ, "REDIS_URL": REDIS_URL, "STYLIZE_KEY_PREFIX": prefix, **env}
+        command = [sys.executable, "-m", "uvicorn", "service.app:create_app", "--factory"]
+        command += ["--host", "127.0.0.1", "--port", str(self.port)]
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
+            )
+        self._wait_healthy()
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + API_START_TIMEOUT
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the API exited:\n{self.log()}")
+            try:
+                if httpx.get(self.url + "healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"the API did not answer in {API_START_TIMEOUT} s:\n{self.log()}"
+                )
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+
+@pytest.fixture(scope="session")
+def web_api(session_prefix: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiProcess]:
+    """The API on the session prefix, where the session worker takes jobs."""
+    api = ApiProcess(session_prefix, tmp_path_factory.mktemp("web-api"))
+    yield api
+    api.stop()
+
+
+@pytest.fixture
+def ready_api(web_api: ApiProcess, ready_worker) -> ApiProcess:
+    """``web_api`` once the worker has loaded the engine."""
+    return web_api
+
+
+@pytest.fixture
+def start_api(tmp_path: Path) -> Iterator[Callable[..., ApiProcess]]:
+    """``start_api(prefix, **env)``: an API of the test's own (e.g. with API keys), stopped
+    at the end of the test. No worker listens on ``prefix`` unless the test starts one."""
+    started: list[ApiProcess] = []
+
+    def start(prefix: str, **env: str) -> ApiProcess:
+        started.append(ApiProcess(prefix, tmp_path, **env))
+        return started[-1]
+
+    yield start
+    for api in started:
+        api.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"no Chromium at {CHROMIUM}: install Debian's (apt-get install -y chromium "
+            "chromium-driver; .ci/run does) or set STYLIZE_CHROMIUM to a Chromium binary"
+        )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Screens:
+    """Saves screenshots of a test's pages under ``ARTIFACTS``, named after the test."""
+
+    def __init__(self, test_name: str) -> None:
+        self.stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", test_name)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def shoot(self, page: Page, label: str) -> Path:
+        path = ARTIFACTS / f"{self.stem}--{label}.png"
+        page.screenshot(path=path, full_page=True)
+        return path
+
+
+@pytest.fixture
+def screens(request: pytest.FixtureRequest) -> Screens:
+    """``screens.shoot(page, label)``: a screenshot on the way, kept as an artefact."""
+    return Screens(request.node.name)
+
+
+@pytest.fixture
+def open_page(browser: Browser, screens: Screens) -> Iterator[Callable[..., Page]]:
+    """``open_page(api, phone=False)``: the page at ``/`` in a fresh browser context
+    (its own localStorage), desktop- or phone-sized. At the end of the test each page is
+    photographed (pass or fail), and an uncaught JavaScript error fails the test."""
+    opened: list[tuple[Page, list[str]]] = []
+
+    def open_(api: ApiProcess, *, phone: bool = False) -> Page:
+        context = browser.new_context(
+            viewport=PHONE if phone else DESKTOP,
+            device_scale_factor=2 if phone else 1,
+            is_mobile=phone,
+            has_touch=phone,
+            accept_downloads=True,
+        )
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(api.url)
+        opened.append((page, errors))
+        return page
+
+    yield open_
+    for i, (page, errors) in enumerate(opened):
+        try:
+            screens.shoot(page, f"end{i or ''}")
+        finally:
+            page.context.close()
+        assert not errors, f"JavaScript errors on the page: {errors}"
