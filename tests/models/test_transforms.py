@@ -5,9 +5,11 @@ import torch
 from models.stylizer import Stylizer
 from models.tensors import to_tensor
 from models.transforms import (
+    CHUNK,
     Covariance,
     adaptive_instance_normalization,
     calc_mean_std,
+    colorize,
     flatten,
     whiten,
     whiten_color_transform,
@@ -63,3 +65,23 @@ def test_wct_and_adain_stay_finite_on_flat_and_single_pixel_features():
         ).all()
         mean, std = calc_mean_std(content)
         assert torch.isfinite(adaptive_instance_normalization(content, mean, std)).all()
+
+
+def test_folded_wct_on_float32_features_matches_the_two_float64_steps(stylizer, photo, painting):
+    content, style = _features(stylizer, photo, 2), _features(stylizer, painting, 2)
+    reference = colorize(whiten(content), Covariance.of(style))
+    folded = whiten_color_transform(content.float(), Covariance.of(style.float()))
+    assert folded.dtype == torch.float32
+    error = (folded.double() - reference).abs().max() / reference.abs().max()
+    assert error < 1e-4
+
+
+def test_covariance_summed_in_chunks_equals_the_direct_computation():
+    # More columns than one chunk, and a large offset (mean² ≫ variance): centring before
+    # the products keeps the covariance exact to float32 precision.
+    x = torch.randn(24, CHUNK * 2 + 777, dtype=torch.float32) * 3 + 100
+    stats = Covariance.of(x)
+    direct = torch.cov(x.double())
+    rebuilt = stats.matrix(1.0)
+    torch.testing.assert_close(stats.mean[:, 0], x.double().mean(dim=1), atol=0, rtol=1e-6)
+    torch.testing.assert_close(rebuilt, direct, atol=1e-4, rtol=1e-6)
