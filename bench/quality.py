@@ -109,7 +109,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--methods", nargs="*", default=["adain", "wct"])
+    parser.add_argument("--methods", nargs="*", default=["wct", "adain"])
     parser.add_argument("--alpha", nargs="+", type=float, default=[1.0])
     parser.add_argument(
         "--recipe", action="append", default=[], help="extra cascade, name=family:5w,4a,..."

@@ -72,7 +72,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--methods", nargs="+", default=["adain", "wct"])
+    parser.add_argument("--methods", nargs="+", default=["wct", "adain"])
     parser.add_argument("--sizes", nargs="+", type=int, default=[512, 1024])
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--device", default=None)

@@ -71,9 +71,10 @@ def _add_run_command(commands: argparse._SubParsersAction) -> None:
     )
     run.add_argument("-o", "--output", type=Path, required=True, metavar="OUT",
                      help="where to write the result; the suffix (.png, .jpg, .webp) picks the format")  # fmt: skip
-    run.add_argument("--method", default="adain", choices=["adain", "wct", "gatys"],
-                     help="adain: fast feed-forward (default); wct: whitening-colouring, stronger "
-                     "style; gatys: slow pixel optimisation, by default refining an adain result")  # fmt: skip
+    run.add_argument("--method", default="wct", choices=["adain", "wct", "gatys"],
+                     help="wct: whitening-colouring, fast and faithful to the style (default); "
+                     "adain: gentler, keeps more of the photo; gatys: slow pixel optimisation, "
+                     "by default refining an adain result")  # fmt: skip
     run.add_argument(
         "--alpha", type=float, default=1.0, help="style strength from 0 (content) to 1 (default 1)"
     )

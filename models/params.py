@@ -60,7 +60,7 @@ class StyleParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    method: Method = "adain"
+    method: Method = "wct"
     alpha: float = Field(
         1.0, ge=0.0, le=1.0, description="Style strength; 0 gives the content's reconstruction."
     )

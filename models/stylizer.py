@@ -23,7 +23,7 @@ from PIL import Image
 from torch import nn
 from torch.nn import functional as F
 
-from models import cd16x, vgg, weights
+from models import cd16x, runtime, vgg, weights
 from models.errors import InvalidMask, InvalidParameter
 from models.images import resize_longest
 from models.params import MASK_ASPECT_TOLERANCE, MAX_STYLES, StyleParams
@@ -32,7 +32,6 @@ from models.transforms import (
     Covariance,
     adaptive_instance_normalization,
     blend,
-    calc_mean_std,
     flatten,
     unflatten,
     whiten_color_transform,
@@ -66,14 +65,19 @@ def cascade(transform: Transform, levels: Sequence[int]) -> tuple[Step, ...]:
     return tuple(Step(level, transform) for level in levels)
 
 
-# Chosen with bench/quality.py on the 35 development pairs (README, "Quality"):
-# - level 5 is left out: its decoder reconstructs at only 18.7 dB and leaves ripples and
-#   blocks that the shallower levels cannot undo; 4→1 is cleaner and 40 % cheaper;
-# - WCT at level 4 at 0.7 strength: full strength moved too much structure (content
-#   distance 5.38), 0.5–0.6 left the style short; 0.7 beats MicroAST on both distances.
+# Chosen with bench/quality.py (35 development pairs) and bench/speed.py; README "Quality"
+# and "Speed" have the tables:
+# - wct (the default): WCT at relu4_1, 2_1 and 1_1, full strength. Level 4 carries colour
+#   and the large strokes, level 2 restores edges and fine texture, level 1 fixes colour
+#   at the pixel. Content/style distance medians 4.61/2.60 against MicroAST's 5.03/2.85;
+#   the previous 4w0.7 3w 2w 1w scored 4.90/2.74 and cost a quarter more time. Level 5
+#   is left out: its decoder reconstructs at 18.7 dB and leaves ripples the shallow
+#   levels cannot undo. Deep levels at reduced resolution, or a smaller style, were
+#   faster but lost style distance every time.
+# - adain: AdaIN 4→1, the gentle, most content-preserving look.
 RECIPES: dict[str, Recipe] = {
+    "wct": Recipe("cd16x", cascade("wct", (4, 2, 1))),
     "adain": Recipe("cd16x", cascade("adain", (4, 3, 2, 1))),
-    "wct": Recipe("cd16x", (Step(4, "wct", 0.7), *cascade("wct", (3, 2, 1)))),
 }
 
 
@@ -136,8 +140,11 @@ class Stylizer:
         *,
         device: str | torch.device | None = None,
         recipes: dict[str, Recipe] | None = None,
+        keep_memory: bool = True,
     ) -> None:
         self.device = torch.device(device) if device is not None else default_device()
+        if keep_memory and self.device.type == "cpu":
+            runtime.keep_freed_memory()  # see models/runtime.py: ~2× at 1024 px
         self.recipes = dict(recipes or RECIPES)
         self.encoders: dict[tuple[str, int], nn.Module] = {}
         self.decoders: dict[tuple[str, int], nn.Module] = {}
@@ -163,7 +170,8 @@ class Stylizer:
             weights.load_state_dict(f"{prefix}/decoder_relu{level}_1"), strict=True
         )
         for net in (encoder, decoder):
-            net.eval().requires_grad_(False).to(self.device)
+            # Channels-last: oneDNN's narrow convolutions and pooling are 2–8× faster on it.
+            net.eval().requires_grad_(False).to(self.device, memory_format=torch.channels_last)
         self.encoders[key], self.decoders[key] = encoder, decoder
 
     def _recipe(self, method: str, override: Recipe | None = None) -> Recipe:
@@ -206,9 +214,8 @@ class Stylizer:
             x, _ = pad_to_multiple(x, self._stride(recipe))
         levels = {}
         for level in recipe.levels:
-            feature = flatten(self.encoders[(recipe.family, level)](x)).float()
-            mean, std = calc_mean_std(feature)
-            levels[level] = LevelStyle(mean, std, Covariance.of(feature))
+            covariance = Covariance.of(flatten(self.encoders[(recipe.family, level)](x)).float())
+            levels[level] = LevelStyle(*covariance.mean_std(), covariance)
         return StyleFeatures(recipe.family, image.size, levels)
 
     # -- stylization ----------------------------------------------------------------------
@@ -306,9 +313,10 @@ class Stylizer:
             target = _transform(feature, step.transform, level_styles, weights_, level_regions)
             x = self.decoders[key](blend(target, feature, alpha * step.strength)).clamp(0, 1)
             if progress:
-                progress(
-                    ProgressEvent(f"level {step.level}", 0.2 + 0.8 * (i + 1) / len(recipe.steps))
-                )
+                done = min(
+                    1.0, 0.2 + 0.8 * (i + 1) / len(recipe.steps)
+                )  # 0.2 + 0.8 > 1.0 in floats
+                progress(ProgressEvent(f"level {step.level}", done))
         return crop(x, size)
 
 

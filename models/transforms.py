@@ -69,6 +69,14 @@ class Covariance:
     mean: torch.Tensor  # (C, 1), float64
     eigenvalues: torch.Tensor  # (K,), float64, only the kept (non-negligible) directions
     eigenvectors: torch.Tensor  # (C, K), float64
+    # Per-channel variance over positions (divided by N, as AdaIN uses it), float64: lets
+    # a style's AdaIN statistics come from the same pass as its covariance.
+    variance: torch.Tensor | None = None  # (C, 1)
+
+    def mean_std(self, eps: float = EPS) -> tuple[torch.Tensor, torch.Tensor]:
+        """The (C, 1) mean and standard deviation ``calc_mean_std`` would give, in float32."""
+        assert self.variance is not None, "built without variances"
+        return self.mean.float(), (self.variance + eps).sqrt().float()
 
     @classmethod
     def of(cls, feature: torch.Tensor) -> "Covariance":
@@ -86,11 +94,12 @@ class Covariance:
             # product is exact enough in the features' dtype; chunks add up in float64.
             centred = chunk - mean.to(chunk.dtype)
             cov += (centred @ centred.T).to(torch.float64)
+        variance = cov.diagonal().unsqueeze(1) / max(n, 1)
         cov = cov / max(n - 1, 1)
         cov = cov + EPS * torch.eye(c, dtype=cov.dtype, device=cov.device)
         values, vectors = torch.linalg.eigh(cov)
         keep = values > values.max().clamp_min(EPS) * EIGEN_FLOOR
-        return cls(mean, values[keep], vectors[:, keep])
+        return cls(mean, values[keep], vectors[:, keep], variance)
 
     def matrix(self, power: float) -> torch.Tensor:
         """E · diag(λ^power) · Eᵀ, e.g. power −½ to whiten, +½ to colour."""

@@ -13,8 +13,8 @@
 const KEY_STORAGE = "stylize.apiKey";
 const POLL_MS = 500;
 const METHOD_HINTS = {
-  adain: "AdaIN: the fastest (about a second); a gentle, clean stylization.",
-  wct: "WCT: the strongest style that keeps the content; about a second.",
+  wct: "WCT (default): the painting's colours and strokes, the photo's shapes; a fraction of a second.",
+  adain: "AdaIN: a gentler, cleaner look that keeps more of the photo; under a second.",
   gatys: "Gatys: optimises the pixels (minutes on a CPU); previews appear while it runs.",
 };
 

@@ -187,7 +187,7 @@ def test_progress_reports_every_level_coarse_to_fine_and_ends_at_one(stylizer, p
     stylizer.stylize(photo, [painting], StyleParams(size=None), progress=events.append)
     fractions = [e.fraction for e in events]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
-    levels = [step.level for step in RECIPES["adain"].steps]
+    levels = [step.level for step in RECIPES[StyleParams().method].steps]
     assert levels == sorted(levels, reverse=True)
     assert [e.stage for e in events if e.stage.startswith("level")] == [
         f"level {n}" for n in levels

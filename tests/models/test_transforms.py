@@ -85,3 +85,11 @@ def test_covariance_summed_in_chunks_equals_the_direct_computation():
     rebuilt = stats.matrix(1.0)
     torch.testing.assert_close(stats.mean[:, 0], x.double().mean(dim=1), atol=0, rtol=1e-6)
     torch.testing.assert_close(rebuilt, direct, atol=1e-4, rtol=1e-6)
+
+
+def test_a_styles_adain_statistics_from_its_covariance_pass_match_calc_mean_std(stylizer, painting):
+    feature = _features(stylizer, painting, 4).float()
+    mean, std = Covariance.of(feature).mean_std()
+    expected_mean, expected_std = calc_mean_std(feature)
+    torch.testing.assert_close(mean, expected_mean, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(std, expected_std, atol=1e-5, rtol=1e-5)

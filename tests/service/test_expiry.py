@@ -8,7 +8,11 @@ def test_a_job_outlives_its_ttl_while_running_then_expires_ttl_after_finishing(
     make_api, ready_worker
 ):
     api = make_api(job_ttl=2)
-    submitted = api.submit(method="wct", size="1024").json()  # runs longer than 2 s
+    # A Gatys run held to a 3 s budget: longer than the TTL whatever the machine's speed.
+    submitted = api.submit(
+        method="gatys",
+        **{"gatys.iterations": "2000", "gatys.max_seconds": "3", "gatys.tolerance": "0"},
+    ).json()
 
     job = api.wait(submitted["id"], timeout=120)
     finished = time.monotonic()

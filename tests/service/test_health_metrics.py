@@ -53,8 +53,9 @@ def test_metrics_count_requests_queue_depth_and_job_durations(api):
     assert metric(text, "stylize_http_request_duration_seconds_count", route="/stylize") >= 1
     assert 'stylize_queue_depth{queue="fast"}' in text
     assert metric(text, "stylize_workers") >= 1
-    assert metric(text, "stylize_job_duration_seconds_count", method="adain") >= 1
-    assert metric(text, "stylize_jobs_finished_total", method="adain", status="succeeded") >= 1
+    method = job["method"]  # the default method
+    assert metric(text, "stylize_job_duration_seconds_count", method=method) >= 1
+    assert metric(text, "stylize_jobs_finished_total", method=method, status="succeeded") >= 1
 
 
 def test_a_job_over_its_timeout_fails_and_is_counted_by_reason(make_api, ready_worker):
