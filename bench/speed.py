@@ -4,7 +4,8 @@ Each (method, size) runs in a fresh subprocess so that its peak resident memory 
 Per configuration it reports, over ``--repeat`` runs on development pairs:
 
 - cold: end to end — decode content and style bytes, encode the style, stylize, encode
-  the result as JPEG (q90) — what a request with a new style costs;
+  the result as JPEG (q90) — what a request with a new style costs; the style is
+  encoded at the default ``style_size`` (512) unless ``--style-size`` says otherwise;
 - cached: the same with the style's features already computed (the workers' cache);
 - stylize: the engine call alone with cached style features (no decode/encode).
 
@@ -25,7 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 
 
-def measure(method: str, size: int, repeat: int, device: str | None) -> dict:
+def measure(
+    method: str, size: int, repeat: int, device: str | None, style_size: int | None
+) -> dict:
     sys.path.insert(0, str(ROOT))
     import torch
 
@@ -36,7 +39,9 @@ def measure(method: str, size: int, repeat: int, device: str | None) -> dict:
     contents = sorted((SHARED / "testdata/content").iterdir())
     styles = sorted((SHARED / "testdata/style").iterdir())
     stylizer = Stylizer(device=device)
-    params = StyleParams(method=method, size=size, style_size=min(size, 1024), format="jpeg")
+    params = StyleParams(method=method, size=size, format="jpeg")  # the defaults a client gets
+    if style_size:
+        params = params.model_copy(update={"style_size": style_size})
     cold, cached, engine = [], [], []
     for i in range(repeat + 1):  # the first run warms up allocators and is dropped
         content_bytes = contents[i % len(contents)].read_bytes()
@@ -58,6 +63,7 @@ def measure(method: str, size: int, repeat: int, device: str | None) -> dict:
     return {
         "method": method,
         "size": size,
+        "style_size": params.style_size,
         "device": str(stylizer.device),
         "threads": torch.get_num_threads(),
         "cold": statistics.median(cold),
@@ -76,10 +82,17 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", type=int, default=[512, 1024])
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--device", default=None)
+    parser.add_argument(
+        "--style-size", type=int, default=None, help="style longest side (default: StyleParams')"
+    )
     parser.add_argument("--one", nargs=2, metavar=("METHOD", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(measure(args.one[0], int(args.one[1]), args.repeat, args.device)))
+        print(
+            json.dumps(
+                measure(args.one[0], int(args.one[1]), args.repeat, args.device, args.style_size)
+            )
+        )
         return
     rows = []
     for method in args.methods:
@@ -95,6 +108,8 @@ def main() -> None:
             ]
             if args.device:
                 command += ["--device", args.device]
+            if args.style_size:
+                command += ["--style-size", str(args.style_size)]
             rows.append(
                 json.loads(
                     subprocess.run(command, check=True, capture_output=True, text=True).stdout
@@ -103,12 +118,12 @@ def main() -> None:
     first = rows[0]
     print(f"device {first['device']}, {first['threads']} threads, median of {first['runs']} runs\n")
     print(
-        "| method | longest side | cold style, end to end (s) | cached style, end to end (s) | engine only, cached (s) | peak RSS (MB) |"
+        "| method | longest side | style side | cold style, end to end (s) | cached style, end to end (s) | engine only, cached (s) | peak RSS (MB) |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
         print(
-            f"| {r['method']} | {r['size']} | {r['cold']:.3f} | {r['cached']:.3f} | {r['stylize']:.3f} | {r['peak_rss_mb']:.0f} |"
+            f"| {r['method']} | {r['size']} | {r['style_size']} | {r['cold']:.3f} | {r['cached']:.3f} | {r['stylize']:.3f} | {r['peak_rss_mb']:.0f} |"
         )
 
 
