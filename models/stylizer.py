@@ -335,7 +335,9 @@ def _transform(
         return whiten_color_transform(f, s.covariance)
 
     f = flatten(feature)
-    if regions is None:
+    if regions is None and len(styles) == 1:
+        out = apply(f, styles[0])  # not 1.0 · x + 0: two full passes for nothing
+    elif regions is None:
         out = sum(w * apply(f, s) for w, s in zip(weights_, styles, strict=True) if w > 0)
     else:
         # Spatial control: each region's content statistics are its own (AdaIN paper, §7).
