@@ -73,6 +73,11 @@ class Settings(BaseSettings):
         True, description="Run a tiny job per method at start, before taking real jobs."
     )
     torch_threads: int = Field(0, ge=0, description="Threads per worker; 0 = torch's choice.")
+    keep_freed_memory: bool = Field(
+        True,
+        description="Workers keep freed memory for the next job instead of returning it to "
+        "the OS (about 2× faster at 1024 px on CPU; RSS stays at the largest job's peak).",
+    )
 
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod

@@ -79,7 +79,7 @@ class Engine:
         started = time.perf_counter()
         self.settings = settings
         self.redis: Redis = connect_redis(settings)
-        self.stylizer = Stylizer()
+        self.stylizer = Stylizer(keep_memory=settings.keep_freed_memory)
         self.styles = StyleCache(settings.style_cache_size)
         self.limits: ImageLimits = settings.image_limits
         log.info(

@@ -16,6 +16,7 @@ def test_settings_read_redis_url_and_comma_separated_lists_from_the_environment(
     monkeypatch.setenv("STYLIZE_API_KEYS", "one, two,")
     monkeypatch.setenv("STYLIZE_CORS_ORIGINS", "https://a.example,https://b.example")
     monkeypatch.setenv("STYLIZE_JOB_TTL", "600")
+    monkeypatch.setenv("STYLIZE_KEEP_FREED_MEMORY", "false")
 
     settings = Settings()
 
@@ -23,6 +24,7 @@ def test_settings_read_redis_url_and_comma_separated_lists_from_the_environment(
     assert settings.api_keys == ("one", "two")
     assert settings.cors_origins == ("https://a.example", "https://b.example")
     assert settings.job_ttl == 600
+    assert settings.keep_freed_memory is False
     assert settings.keys.job("x") == "stylize:job:x"
 
 
