@@ -29,9 +29,10 @@ class StyleKey:
     """What ``Stylizer.encode_style`` output depends on, and nothing else.
 
     The image (by the sha256 of its bytes, which is also its id in Redis), the size it
-    is resized to, and the encoder: its weight family and the levels it encodes. adain
-    and wct use the same encoder (cd16x, levels 1-5) and the same statistics, so they
-    share entries; gatys (family ``gatys``, which adds Gram targets) has its own.
+    is resized to, and the encoder: its weight family and the levels it encodes. Methods
+    whose cascades use the same family and levels share entries (today wct encodes cd16x
+    levels 4, 2, 1 and adain 4, 3, 2, 1, so they do not); gatys (family ``gatys``, which
+    adds Gram targets) has its own.
     """
 
     sha256: str
