@@ -28,8 +28,8 @@ def test_canceling_twice_is_harmless(api_without_worker):
 
 
 def test_canceling_a_running_job_stops_it_between_cascade_levels(api):
-    # 1024 px WCT takes several seconds: time to see it running and stop it.
-    job = api.submit(method="wct", size="1024").json()
+    # 2048 px WCT takes about 4 s on 2 cores: time to see it running and stop it.
+    job = api.submit(method="wct", size="2048").json()
     api.wait(job["id"], until=lambda j: j["status"] == "running")
 
     response = api.client.delete(f"/jobs/{job['id']}")

@@ -62,7 +62,8 @@ def test_a_job_over_its_timeout_fails_and_is_counted_by_reason(make_api, ready_w
     api = make_api(fast_timeout=1)
     before = metric(api.client.get("/metrics").text, "stylize_job_failures_total", reason="timeout")
 
-    job = api.wait(api.submit(method="wct", size="1024").json()["id"], timeout=60)
+    # About 4 s at 2048 px on 2 CPU cores: well over the 1 s limit (1024 px can finish in 0.9 s).
+    job = api.wait(api.submit(method="wct", size="2048").json()["id"], timeout=60)
 
     assert job["status"] == "failed"
     assert job["error"]["code"] == "timeout"

@@ -11,7 +11,7 @@ import pytest
 from contract.keys import Keys
 from contract.store import JobStore
 
-SLOW_JOB = {"method": "wct", "size": "768"}  # seconds: time to kill it mid-way
+SLOW_JOB = {"method": "wct", "size": "2048"}  # about 4 s on 2 cores: time to kill it mid-way
 
 
 @pytest.fixture(scope="module")
