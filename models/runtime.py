@@ -19,6 +19,7 @@ log = logging.getLogger("stylize.engine")
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_MAX = -4
+_INT_MAX = 2**31 - 1
 _done = False
 
 
@@ -37,7 +38,9 @@ def keep_freed_memory() -> bool:
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         return False
-    ok = bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, 2**62))
+    # mallopt takes a C int: a larger Python int is silently truncated (2**62 became 0,
+    # i.e. "trim on every free", the opposite). INT_MAX = trim only above 2 GB free.
+    ok = bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, _INT_MAX))
     if not ok:
         log.warning("mallopt refused: large tensors will be page-faulted in on every job")
     _done = ok
