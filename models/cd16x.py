@@ -14,9 +14,8 @@ that layout with these narrow (16–128 channel) maps, and every op here keeps i
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
-from models.tensors import reflect_pad1
+from models.layers import conv3x3, max_pool2, upsample2_reflect_pad1
 
 LEVELS = (1, 2, 3, 4, 5)
 # (name, in, out) per 3×3 conv, in forward order; "pool" marks a 2×2 max-pool.
@@ -39,11 +38,6 @@ def _plan(level: int) -> list[tuple[str, int, int] | str]:
     if level == 1:  # the level-1 file is wider: conv11 has 24 channels
         plan = [("conv11", 3, 24)]
     return plan
-
-
-def _conv(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
-    # In-place ReLU on the conv's fresh output: one full-resolution allocation fewer.
-    return F.relu_(conv(reflect_pad1(x)))
 
 
 class CompressedEncoder(nn.Module):
@@ -76,12 +70,28 @@ class CompressedEncoder(nn.Module):
         out = []
         for step in self.plan:
             if step == "pool":
-                x = F.max_pool2d(x, 2, 2, ceil_mode=True)
+                x = max_pool2(x)
                 continue
-            x = _conv(x, getattr(self, step[0]))
+            x = conv3x3(x, getattr(self, step[0]))
             if step[0].endswith("1"):
                 out.append(x)
         return out
+
+    @torch.no_grad()
+    def fold_input_conv(self) -> None:
+        """Merge the 1×1 ``conv0`` into ``conv11``: one full-resolution pass fewer.
+
+        Exact up to float rounding: a per-pixel affine map commutes with reflection
+        padding, so conv11(pad(W₀x + b₀)) = (conv11 ∘ W₀)(pad(x)) + conv11's taps · b₀.
+        The state dict no longer matches the weight file afterwards (no ``conv0``).
+        """
+        if isinstance(self.conv0, nn.Identity):
+            return
+        w0, b0 = self.conv0.weight[:, :, 0, 0], self.conv0.bias  # (3 out, 3 in), (3,)
+        conv = self.conv11
+        conv.bias.add_(torch.einsum("oikl,i->o", conv.weight, b0))
+        conv.weight.copy_(torch.einsum("oikl,ij->ojkl", conv.weight, w0))
+        self.conv0 = nn.Identity()
 
     def vgg_features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Approximate VGG-19 relu1_1 … relu{level}_1 through the ``*_aux`` projections."""
@@ -113,11 +123,11 @@ class CompressedDecoder(nn.Module):
             self.add_module(name, nn.Conv2d(cout, cin if name != "conv11" else 3, 3))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        padded = False
         for name in self.order:
-            conv = getattr(self, name)
-            x = conv(reflect_pad1(x))
-            if name != "conv11":
-                x = F.relu_(x)
-            if name in ("conv51", "conv41", "conv31", "conv21"):
-                x = F.interpolate(x, scale_factor=2, mode="nearest")
+            x = conv3x3(x, getattr(self, name), relu=name != "conv11", padded=padded)
+            # After conv51/41/31/21: nearest ×2, upsampled straight into the next pad.
+            padded = name in ("conv51", "conv41", "conv31", "conv21")
+            if padded:
+                x = upsample2_reflect_pad1(x)
         return x

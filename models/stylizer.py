@@ -169,6 +169,8 @@ class Stylizer:
         decoder.load_state_dict(
             weights.load_state_dict(f"{prefix}/decoder_relu{level}_1"), strict=True
         )
+        if isinstance(encoder, cd16x.CompressedEncoder):
+            encoder.fold_input_conv()
         for net in (encoder, decoder):
             # Channels-last: oneDNN's narrow convolutions and pooling are 2–8× faster on it.
             net.eval().requires_grad_(False).to(self.device, memory_format=torch.channels_last)

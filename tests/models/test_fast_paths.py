@@ -7,7 +7,8 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from models import runtime
+from models import cd16x, runtime, weights
+from models.layers import conv3x3, max_pool2, upsample2_reflect_pad1
 from models.params import StyleParams
 from models.stylizer import Stylizer
 from models.tensors import reflect_pad1, to_tensor
@@ -36,19 +37,85 @@ def test_images_enter_the_networks_channels_last(photo):
     assert to_tensor(photo).is_contiguous(memory_format=torch.channels_last)
 
 
+def _reference_encoder(state: dict, level: int, x: torch.Tensor) -> torch.Tensor:
+    """The compressed encoder written plainly from its weight file: NCHW, F.pad, no fusion."""
+    x = F.conv2d(x, state["conv0.weight"], state["conv0.bias"])
+    for step in cd16x._plan(level):
+        if step == "pool":
+            x = F.max_pool2d(x, 2, 2, ceil_mode=True)
+        else:
+            name = step[0]
+            x = F.pad(x, (1, 1, 1, 1), mode="reflect")
+            x = F.relu(F.conv2d(x, state[f"{name}.weight"], state[f"{name}.bias"]))
+    return x
+
+
+def _reference_decoder(state: dict, level: int, x: torch.Tensor) -> torch.Tensor:
+    names = [s[0] for s in reversed(cd16x._plan(level)) if s != "pool"]
+    for name in names:
+        x = F.pad(x, (1, 1, 1, 1), mode="reflect")
+        x = F.conv2d(x, state[f"{name}.weight"], state[f"{name}.bias"])
+        if name != "conv11":
+            x = F.relu(x)
+        if name in ("conv51", "conv41", "conv31", "conv21"):
+            x = F.interpolate(x, scale_factor=2, mode="nearest")
+    return x
+
+
 @pytest.mark.parametrize("level", [1, 2, 4])
-def test_channels_last_networks_compute_what_contiguous_ones_do(stylizer, photo, level):
+def test_fast_networks_compute_what_the_plain_layers_do(stylizer, photo, level):
+    # The engine's networks (channels-last, conv0 folded into conv11, ReLU fused into
+    # the conv, hand-written pad/pool/upsample) against the weight files run through
+    # plain NCHW PyTorch ops.
     encoder = stylizer.encoders[("cd16x", level)]
     decoder = stylizer.decoders[("cd16x", level)]
-    x = to_tensor(photo)
+    x = to_tensor(photo)[..., :120, :96]  # even sides: the fast pooling path
+    odd = to_tensor(photo)[..., :97, :75]  # odd sides: F.max_pool2d's ceil mode
+    enc_state = weights.load_state_dict(f"vgg19-cd16x/encoder_relu{level}_1")
+    dec_state = weights.load_state_dict(f"vgg19-cd16x/decoder_relu{level}_1")
     with torch.inference_mode():
-        fast = decoder(encoder(x))
-        plain_encoder = type(encoder)(level).eval()
-        plain_decoder = type(decoder)(level).eval()
-        plain_encoder.load_state_dict(encoder.state_dict())
-        plain_decoder.load_state_dict(decoder.state_dict())
-        slow = plain_decoder(plain_encoder(x.contiguous()))
-    torch.testing.assert_close(fast, slow, atol=1e-4, rtol=1e-4)
+        for image in (x, odd):
+            feature = encoder(image)
+            expected = _reference_encoder(enc_state, level, image.contiguous())
+            torch.testing.assert_close(feature, expected, atol=1e-4, rtol=1e-4)
+            torch.testing.assert_close(
+                decoder(feature), _reference_decoder(dec_state, level, expected),
+                atol=1e-4, rtol=1e-4,
+            )  # fmt: skip
+
+
+def test_fused_conv_relu_matches_and_keeps_autograd():
+    conv = torch.nn.Conv2d(16, 8, 3)
+    x = torch.randn(1, 16, 20, 17).contiguous(memory_format=torch.channels_last)
+    expected = F.relu(conv(F.pad(x, (1, 1, 1, 1), mode="reflect")))
+    with torch.inference_mode():
+        torch.testing.assert_close(conv3x3(x, conv), expected)
+    x.requires_grad_(True)
+    (grad,) = torch.autograd.grad(conv3x3(x, conv).sum(), x)  # Gatys needs this path
+    (ref,) = torch.autograd.grad(F.relu(conv(F.pad(x, (1, 1, 1, 1), mode="reflect"))).sum(), x)
+    torch.testing.assert_close(grad, ref)
+
+
+@pytest.mark.parametrize("shape", [(1, 16, 8, 6), (1, 4, 7, 6), (1, 4, 6, 9), (2, 3, 2, 2)])
+def test_max_pool2_is_f_max_pool2d_ceil_mode(shape):
+    x = torch.randn(shape).contiguous(memory_format=torch.channels_last)
+    out = max_pool2(x)
+    assert torch.equal(out, F.max_pool2d(x, 2, 2, ceil_mode=True))
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    x.requires_grad_(True)
+    weights_ = torch.randn(out.shape)
+    (grad,) = torch.autograd.grad((max_pool2(x) * weights_).sum(), x)
+    (ref,) = torch.autograd.grad((F.max_pool2d(x, 2, 2, ceil_mode=True) * weights_).sum(), x)
+    assert torch.equal(grad, ref)
+
+
+@pytest.mark.parametrize("shape", [(1, 16, 5, 7), (2, 3, 1, 1), (1, 8, 2, 3)])
+def test_upsample2_reflect_pad1_is_interpolate_then_pad(shape):
+    x = torch.randn(shape).contiguous(memory_format=torch.channels_last)
+    expected = F.pad(F.interpolate(x, scale_factor=2, mode="nearest"), (1, 1, 1, 1), "reflect")
+    out = upsample2_reflect_pad1(x)
+    assert torch.equal(out, expected)
+    assert out.is_contiguous(memory_format=torch.channels_last)
 
 
 def test_reused_memory_leaves_nothing_behind_between_jobs(photo, painting):
