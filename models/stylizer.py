@@ -245,18 +245,22 @@ class Stylizer:
             return optimise(self, content, styles, params, mask=mask, progress=progress,
                             should_cancel=should_cancel)  # fmt: skip
         recipe = self._recipe(params.method, recipe)
-        features = self._style_features(styles, params, recipe, progress)
+        check_style_count(len(styles))
         weights_ = _style_weights(params, len(styles), mask is not None)
         content_image = resize_longest(content, params.size)
-        x = to_tensor(content_image, self.device)
-        regions = _regions(mask, content_image.size, len(styles), self.device) if mask else None
-        out = self.run_cascade(x, recipe, features, weights_, regions, params.alpha,
-                               progress=progress, should_cancel=should_cancel)  # fmt: skip
-        if params.preserve_color:
-            out = preserve_color(out, x)
+        with runtime.large_job(content_image.width * content_image.height):
+            features = self._style_features(styles, params, recipe, progress)
+            x = to_tensor(content_image, self.device)
+            regions = _regions(mask, content_image.size, len(styles), self.device) if mask else None
+            out = self.run_cascade(x, recipe, features, weights_, regions, params.alpha,
+                                   progress=progress, should_cancel=should_cancel)  # fmt: skip
+            if params.preserve_color:
+                out = preserve_color(out, x)
+            image = to_image(out)
+            del x, out, regions  # freed before the heap is trimmed
         if progress:
             progress(ProgressEvent("done", 1.0))
-        return StylizeResult(to_image(out), time.perf_counter() - started)
+        return StylizeResult(image, time.perf_counter() - started)
 
     def _style_features(
         self,

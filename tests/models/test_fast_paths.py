@@ -146,3 +146,18 @@ def test_malloc_keeps_freed_memory_on_linux(photo, painting):
 
     faults = [page_faults_of_one_job() for _ in range(4)]
     assert min(faults[2:]) < 1000, faults
+
+
+def test_a_large_job_gives_its_memory_back(photo, painting):
+    # Above LARGE_JOB_PIXELS big blocks are mmapped during the job and the heap is trimmed
+    # after it, so a worker does not keep a poster's gigabytes for the rest of its life.
+    stylizer = Stylizer(device="cpu")
+    params = StyleParams(size=2560, style_size=128)  # 2560×1798 > 2048²: a large job
+    before = _resident_bytes()
+    stylizer.stylize(photo, [painting], params)
+    assert _resident_bytes() - before < 200 << 20
+
+
+def _resident_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize()
