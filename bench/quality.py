@@ -93,7 +93,8 @@ def contact_sheet(
     sheet = Image.new("RGB", (thumb * len(labels), thumb * len(rows) + 20), "white")
     draw = ImageDraw.Draw(sheet)
     for j, label in enumerate(labels):
-        draw.text((j * thumb + 4, 4), label[:24], fill="black")
+        # Pillow's default bitmap font has no "α".
+        draw.text((j * thumb + 4, 4), label.replace("α", "alpha")[:24], fill="black")
     for i, row in enumerate(rows):
         for j, image in enumerate(row):
             t = image.copy()
