@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from models.tensors import reflect_pad1
+from models.tensors import fill_reflect_border, reflect_pad1
 
 
 def _fused_relu_conv_available() -> bool:
@@ -80,9 +80,4 @@ def upsample2_reflect_pad1(x: torch.Tensor) -> torch.Tensor:
     )
     inner = out[:, :, 1:-1, 1:-1].unflatten(2, (h, 2)).unflatten(4, (w, 2))
     inner.copy_(x[:, :, :, None, :, None].expand(n, c, h, 2, w, 2))
-    # The one-pixel border, as reflect_pad1 builds it: rows first, then whole columns.
-    out[:, :, 0, 1:-1] = out[:, :, 2, 1:-1]
-    out[:, :, -1, 1:-1] = out[:, :, -3, 1:-1]
-    out[:, :, :, 0] = out[:, :, :, 2]
-    out[:, :, :, -1] = out[:, :, :, -3]
-    return out
+    return fill_reflect_border(out)

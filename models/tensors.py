@@ -55,8 +55,13 @@ def reflect_pad1(x: torch.Tensor) -> torch.Tensor:
         (n, c, h + 2, w + 2), dtype=x.dtype, device=x.device, memory_format=torch.channels_last
     )
     out[:, :, 1:-1, 1:-1] = x
-    out[:, :, 0, 1:-1] = x[:, :, 1]
-    out[:, :, -1, 1:-1] = x[:, :, -2]
+    return fill_reflect_border(out)
+
+
+def fill_reflect_border(out: torch.Tensor) -> torch.Tensor:
+    """Write the one-pixel reflection border of ``out`` from its interior, in place."""
+    out[:, :, 0, 1:-1] = out[:, :, 2, 1:-1]
+    out[:, :, -1, 1:-1] = out[:, :, -3, 1:-1]
     out[:, :, :, 0] = out[:, :, :, 2]
     out[:, :, :, -1] = out[:, :, :, -3]
     return out
