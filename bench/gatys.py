@@ -30,9 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.quality import Scorer, contact_sheet  # noqa: E402
+from models import runtime  # noqa: E402
 from models.images import load_image, resize_longest  # noqa: E402
 from models.params import GatysParams, StyleParams  # noqa: E402
-from models.stylizer import ProgressEvent, Stylizer  # noqa: E402
+from models.stylizer import Stylizer  # noqa: E402
+from models.types import ProgressEvent  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 
@@ -161,6 +163,7 @@ def main() -> None:
     args = parser.parse_args()
 
     torch.manual_seed(0)
+    runtime.configure()  # as a worker does
     stylizer = Stylizer(device=args.device)
     if not args.skip_speed:
         speed(stylizer, args.sizes, {512: 6, 1024: 3})

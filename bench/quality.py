@@ -29,12 +29,14 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from models import runtime  # noqa: E402
+from models.cascade import RECIPES, Recipe, Step  # noqa: E402
 from models.images import load_image, resize_longest  # noqa: E402
+from models.networks.vgg import load_loss_network  # noqa: E402
 from models.params import StyleParams  # noqa: E402
-from models.stylizer import RECIPES, Recipe, Step, Stylizer  # noqa: E402
+from models.stylizer import Stylizer  # noqa: E402
 from models.tensors import to_tensor  # noqa: E402
 from models.transforms import calc_mean_std, flatten, gram_matrix  # noqa: E402
-from models.vgg import load_loss_network  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 LAYERS = ("relu1_1", "relu2_1", "relu3_1")
@@ -127,6 +129,7 @@ def main() -> None:
     torch.manual_seed(0)
     recipes = {m: RECIPES[m] for m in args.methods}
     recipes.update(parse_recipe(r) for r in args.recipe)
+    runtime.configure()  # as a worker does
     stylizer = Stylizer(device=args.device)
     scorer = Scorer(stylizer.device)
     contents = sorted((SHARED / "testdata/content").iterdir())

@@ -32,12 +32,14 @@ def measure(
     sys.path.insert(0, str(ROOT))
     import torch
 
+    from models import runtime
     from models.images import decode_image, encode_image
     from models.params import StyleParams
     from models.stylizer import Stylizer
 
     contents = sorted((SHARED / "testdata/content").iterdir())
     styles = sorted((SHARED / "testdata/style").iterdir())
+    runtime.configure()  # as a worker does
     stylizer = Stylizer(device=device)
     params = StyleParams(method=method, size=size, format="jpeg")  # the defaults a client gets
     if style_size:

@@ -22,9 +22,10 @@ Every key except the metrics keys has a TTL (``STYLIZE_JOB_TTL``,
 """
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 QueueKind = Literal["fast", "slow"]
+QUEUE_KINDS: tuple[QueueKind, ...] = get_args(QueueKind)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,11 @@ import logging
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
+
+LOGGING_CONFIG = Path(__file__).with_name("logging.json")
+"""uvicorn's ``--log-config`` for the API: the same JSON lines, its access log included."""
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 

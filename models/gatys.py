@@ -23,7 +23,9 @@ style's Grams, computed over the region only (the mask averaged down to each lay
 
 Entry points: ``encode_style`` (what ``Stylizer.encode_style(..., method="gatys")``
 returns: the cascade's statistics plus the Gram targets, cacheable per style) and
-``optimise`` (what ``Stylizer.stylize`` runs for ``method="gatys"``).
+``optimise`` (what ``Stylizer.stylize`` runs for ``method="gatys"``, with the inputs
+already checked and the styles encoded). It is a peer of the cascade: it uses the
+cascade's public functions to start from a feed-forward result, nothing of ``Stylizer``.
 """
 
 import dataclasses
@@ -37,28 +39,18 @@ import torch
 from PIL import Image
 from torch.nn import functional as F
 
-from models import cd16x, vgg, weights
+from models import cascade, weights
+from models.cascade import Networks, Recipe, StyleFeatures
 from models.errors import InvalidParameter
-from models.images import resize_longest
-from models.params import StyleParams
-from models.stylizer import (
-    CancelCheck,
-    ProgressCallback,
-    ProgressEvent,
-    StyleFeatures,
-    Stylizer,
-    StylizeResult,
-    _regions,
-    _style_weights,
-    check_style_count,
-)
+from models.networks import cd16x, vgg
+from models.params import GATYS_MIN_SIDE, StyleParams
 from models.tensors import pad_to_multiple, preserve_color, to_image, to_tensor
-from models.transforms import flatten
+from models.transforms import flatten, gram_matrix
+from models.types import CancelCheck, ProgressCallback, ProgressEvent, StylizeResult
 
 Key = tuple[str, int]  # (layer, octave): octave k is the image downsampled by 2^k
 DEEP_LAYERS = ("relu4_1", "relu5_1")  # approximations through cd16x's *_aux convs
 MAX_OCTAVES = 4
-MIN_SIDE = 8  # relu3_1 (stride 4) must keep two pixels for its reflection padding
 MIN_OCTAVE_SIDE = 32  # below this a downsampled copy holds no texture worth matching
 LINE_SEARCH_EVALUATIONS = 20  # at most, per L-BFGS iteration (usually one suffices)
 STRIDE = {"relu1_1": 1, "relu2_1": 2, "relu3_1": 4, "relu4_1": 8, "relu5_1": 16}
@@ -150,11 +142,8 @@ def features(x: torch.Tensor, octaves: int, deep: bool) -> dict[Key, torch.Tenso
     # Only the deep projections (relu1_1 … relu3_1 are the real ones above), and only where
     # relu5_1 (stride 16) keeps two pixels for its reflection padding.
     if deep and min(x.shape[-2:]) >= 2 * STRIDE["relu5_1"]:
-        encoder = deep_network(str(x.device))
-        compressed = encoder.features(x)
-        for name in DEEP_LAYERS:
-            level = int(name[4])
-            out[(name, 0)] = getattr(encoder, f"conv{level}1_aux")(compressed[level - 1])
+        deep_features = deep_network(str(x.device)).vgg_features(x, levels=(4, 5))
+        out.update({(f"relu{level}_1", 0): f for level, f in deep_features.items()})
     return out
 
 
@@ -162,15 +151,8 @@ def features(x: torch.Tensor, octaves: int, deep: bool) -> dict[Key, torch.Tenso
 
 
 def masked_gram(feature: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
-    """Gram matrix of (1, C, H, W) features, optionally over a soft region (H, W) ∈ [0, 1].
-
-    G = (F·m)·Fᵀ / Σm: the region's own style representation (Gatys et al. 2017, §3).
-    """
-    f = flatten(feature)
-    if weight is None:
-        return f @ f.T / f.shape[1]
-    m = weight.reshape(1, -1)
-    return (f * m) @ f.T / m.sum().clamp_min(1e-8)
+    """Gram matrix of (1, C, H, W) features, optionally over a soft region (H, W) ∈ [0, 1]."""
+    return gram_matrix(flatten(feature), None if weight is None else weight.reshape(-1))
 
 
 def shrink(gram: torch.Tensor, positions: int, shrinkage: float) -> torch.Tensor:
@@ -253,37 +235,18 @@ class Objective:
 @torch.no_grad()
 def gram_targets(style: torch.Tensor) -> dict[Key, torch.Tensor]:
     """Gram matrix (C, C) of a (1, 3, H, W) style at every layer and octave it supports."""
-    if min(style.shape[-2:]) < MIN_SIDE:  # only tiny styles: padding skews the statistics
-        style, _ = pad_to_multiple(style, MIN_SIDE // 2)
+    if min(style.shape[-2:]) < GATYS_MIN_SIDE:  # only tiny styles: padding skews statistics
+        style, _ = pad_to_multiple(style, GATYS_MIN_SIDE // 2)
     feats = features(style, octave_count(style.shape), deep=True)
     return {key: masked_gram(f) for key, f in feats.items()}
 
 
-def encode_style(stylizer: Stylizer, style: Image.Image, size: int | None = 512) -> StyleFeatures:
-    """The cascade's statistics (for AdaIN/WCT initialisation) plus the Gram targets."""
-    image = resize_longest(style, size)
-    base = stylizer.encode_style(image, None, "adain")
-    grams = gram_targets(to_tensor(image, stylizer.device))
+def encode_style(networks: Networks, image: Image.Image, start: Recipe) -> StyleFeatures:
+    """The Gram targets of ``image`` (already at its encoding size), plus the statistics of
+    the ``start`` cascade for a feed-forward initialisation."""
+    base = cascade.encode_style(networks, image, start)
+    grams = gram_targets(to_tensor(image, networks.device))
     return dataclasses.replace(base, grams=grams)
-
-
-def _encoded_styles(
-    stylizer: Stylizer, styles: Sequence[Image.Image | StyleFeatures], params: StyleParams
-) -> list[StyleFeatures]:
-    check_style_count(len(styles))
-    out = []
-    for i, style in enumerate(styles):
-        if isinstance(style, StyleFeatures):
-            if style.grams is None:
-                raise InvalidParameter(
-                    f"style {i} was encoded without Gram targets; encode it with "
-                    "method='gatys' to use it for gatys",
-                    field="style",
-                )
-            out.append(style)
-        else:
-            out.append(stylizer.encode_style(style, params.style_size, "gatys"))
-    return out
 
 
 # -- the optimisation -------------------------------------------------------------------
@@ -327,18 +290,23 @@ def _converged(history: list[float], tolerance: float, window: int = 5) -> bool:
 
 
 def optimise(
-    stylizer: Stylizer,
-    content: Image.Image,
-    styles: Sequence[Image.Image | StyleFeatures],
+    networks: Networks,
+    content: torch.Tensor,
+    styles: Sequence[StyleFeatures],
+    weights: Sequence[float],
+    regions: torch.Tensor | None,
     params: StyleParams,
     *,
-    mask: Image.Image | None = None,
+    start_recipe: Recipe | None = None,
     progress: ProgressCallback | None = None,
     should_cancel: CancelCheck | None = None,
     config: LossConfig = DEFAULT_LOSS,
 ) -> StylizeResult:
-    """Run the Gatys optimisation; returns the lowest-loss image found within the budgets.
+    """Optimise the pixels of ``content`` (1, 3, H, W) toward ``styles`` (encoded for
+    gatys, blended by ``weights`` or assigned by ``regions`` (H, W) style indices); returns
+    the lowest-loss image found within the budgets.
 
+    ``start_recipe`` is the cascade to start from when ``gatys.init`` is adain or wct.
     Stops after ``params.gatys.iterations`` iterations, before the next iteration would
     pass ``max_seconds``, when the loss stops changing (``tolerance``), or when
     ``should_cancel()`` is true (checked between iterations: the result then has
@@ -347,33 +315,33 @@ def optimise(
     started = time.perf_counter()
     # Stylizer.stylize runs in inference mode; the optimisation needs autograd.
     with torch.inference_mode(False), torch.enable_grad():
-        return _optimise(stylizer, content, styles, params, mask, progress, should_cancel,
-                         config, started)  # fmt: skip
+        return _optimise(networks, content, list(styles), list(weights), regions, params,
+                         start_recipe, progress, should_cancel, config, started)  # fmt: skip
 
 
 def _optimise(
-    stylizer: Stylizer,
-    content: Image.Image,
-    styles: Sequence[Image.Image | StyleFeatures],
+    networks: Networks,
+    content: torch.Tensor,
+    encoded: list[StyleFeatures],
+    weights: list[float],
+    index: torch.Tensor | None,
     params: StyleParams,
-    mask: Image.Image | None,
+    start_recipe: Recipe | None,
     progress: ProgressCallback | None,
     should_cancel: CancelCheck | None,
     config: LossConfig,
     started: float,
 ) -> StylizeResult:
     g = params.gatys
-    weights_ = _style_weights(params, len(styles), mask is not None)
-    encoded = _encoded_styles(stylizer, styles, params)
-    content_image = resize_longest(content, params.size)
-    c = to_tensor(content_image, stylizer.device)
-    index = None if mask is None else _regions(mask, content_image.size, len(styles), c.device)
-    objective = _objective(c, encoded, weights_, index, params, config)
+    # Leave inference mode behind: the loss saves these for its backward pass.
+    c = content.clone()
+    index = None if index is None else index.clone()
+    objective = _objective(c, encoded, weights, index, params, config)
     # x is unconstrained and the image is x clamped to [0, 1] (the loss sees the image).
     # Projecting x after each step instead costs L-BFGS an evaluation per iteration and
     # corrupts its curvature pairs (measured: it stalls). Contiguous: to_tensor's permuted
     # layout would give L-BFGS a gradient it cannot view.
-    x = _initial_image(stylizer, c, encoded, weights_, index, params)
+    x = _initial_image(networks, c, encoded, weights, index, params, start_recipe)
     x = x.clone(memory_format=torch.contiguous_format).requires_grad_(True)
     optimizer = _optimizer(x, params, config)
     closure = _Closure(objective, x, optimizer)
@@ -437,7 +405,7 @@ def _optimizer(x: torch.Tensor, params: StyleParams, config: LossConfig) -> torc
 def _objective(
     c: torch.Tensor,
     styles: list[StyleFeatures],
-    weights_: list[float],
+    weights: list[float],
     index: torch.Tensor | None,
     params: StyleParams,
     config: LossConfig,
@@ -446,9 +414,9 @@ def _objective(
     regions = None
     if index is not None:
         regions = F.one_hot(index, len(styles)).permute(2, 0, 1).float()
-    if min(c.shape[-2:]) < MIN_SIDE:
+    if min(c.shape[-2:]) < GATYS_MIN_SIDE:
         raise InvalidParameter(
-            f"gatys needs at least {MIN_SIDE} px on the content's short side", field="size"
+            f"gatys needs at least {GATYS_MIN_SIDE} px on the content's short side", field="size"
         )
     with torch.no_grad():
         content = features(c, octave_count(c.shape), config.uses_deep)
@@ -464,7 +432,7 @@ def _objective(
         config=config,
         octaves=max(k for _, k in style_weights) + 1,
         content={(name, 0): content[(name, 0)] for name in config.content_layers},
-        targets={key: _targets(key, styles, weights_, regions, config) for key in style_weights},
+        targets={key: _targets(key, styles, weights, regions, config) for key in style_weights},
         style_weights=style_weights,
         regions=regions,
         content_weight=params.gatys.content_weight,
@@ -476,7 +444,7 @@ def _objective(
 def _targets(
     key: Key,
     styles: list[StyleFeatures],
-    weights_: list[float],
+    weights: list[float],
     regions: torch.Tensor | None,
     config: LossConfig,
 ) -> list[torch.Tensor]:
@@ -489,7 +457,7 @@ def _targets(
         ]
     if regions is not None:
         return grams
-    return [sum(w * g for w, g in zip(weights_, grams, strict=True))]
+    return [sum(w * g for w, g in zip(weights, grams, strict=True))]
 
 
 def _positions(style: StyleFeatures, key: Key) -> int:
@@ -500,12 +468,13 @@ def _positions(style: StyleFeatures, key: Key) -> int:
 
 
 def _initial_image(
-    stylizer: Stylizer,
+    networks: Networks,
     c: torch.Tensor,
     styles: list[StyleFeatures],
-    weights_: list[float],
+    weights: list[float],
     index: torch.Tensor | None,
     params: StyleParams,
+    start_recipe: Recipe | None,
 ) -> torch.Tensor:
     """The starting point: the content, seeded noise, or a feed-forward result."""
     init = params.gatys.init
@@ -514,7 +483,10 @@ def _initial_image(
     if init == "noise":
         generator = torch.Generator().manual_seed(params.gatys.seed)
         return torch.rand(c.shape, generator=generator).to(c.device)
-    recipe = stylizer._recipe(init)
-    styles = stylizer._style_features(styles, params, recipe, None)  # checks their levels
+    if start_recipe is None:
+        raise InvalidParameter(f"no {init} cascade to start from", field="gatys.init")
+    for i, style in enumerate(styles):
+        cascade.check_levels(style, start_recipe, i, init)
     with torch.inference_mode():
-        return stylizer.run_cascade(c, recipe, styles, weights_, index, params.alpha)
+        start = cascade.run_cascade(networks, c, start_recipe, styles, weights, index, params.alpha)
+    return start.clone()

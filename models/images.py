@@ -22,7 +22,7 @@ from typing import Literal
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from models.errors import ImageTooLarge, InvalidImage, InvalidParameter
-from models.params import OutputFormat
+from models.params import OutputFormat, resized_size
 
 SUPPORTED_INPUT_FORMATS: frozenset[str] = frozenset(
     {"JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF", "MPO"}
@@ -110,17 +110,12 @@ def resize_longest(image: Image.Image, size: int | None) -> Image.Image:
     shrinks first take a cheap box reduction (visually identical at 3.0); bicubic when
     enlarging, where Lanczos rings.
     """
-    if size is None:
-        return image
-    if size < 1:
+    if size is not None and size < 1:
         raise InvalidParameter(f"size must be at least 1 pixel, got {size}", field="size")
-    width, height = image.size
-    longest = max(width, height)
-    if longest == size:
+    new_size = resized_size(image.size, size)
+    if new_size == image.size:
         return image
-    short = max(1, round(min(width, height) * size / longest))
-    new_size = (size, short) if width >= height else (short, size)
-    if size < longest:
+    if max(new_size) < max(image.size):
         return image.resize(new_size, Image.Resampling.LANCZOS, reducing_gap=3.0)
     return image.resize(new_size, Image.Resampling.BICUBIC)
 

@@ -1,14 +1,18 @@
-"""Typed stylization parameters: the one definition the engine, the queue and the API share.
+"""Typed stylization parameters and the rules on them: one definition for the engine, the
+queue and the API.
 
 Pydantic, not a dataclass, because these cross the queue and HTTP boundaries and must be
-validated with messages that name the field. No torch import here.
+validated with messages that name the field. The rules that join several inputs (how many
+styles, their weights, the mask) are ``check_inputs``, which the API runs on an upload's
+sizes before queueing and the engine runs before any work, so both refuse the same things
+with the same words. No torch import here.
 """
 
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from models.errors import InvalidParameter
+from models.errors import InvalidMask, InvalidParameter
 
 Method = Literal["adain", "wct", "gatys"]
 OutputFormat = Literal["png", "jpeg", "webp"]
@@ -19,6 +23,8 @@ MAX_SIDE = 4096  # longest side the engine accepts for content after resizing
 MAX_STYLES = 8
 # A mask is resized to the content; beyond this relative aspect difference it is refused.
 MASK_ASPECT_TOLERANCE = 0.02
+# Gatys compares relu3_1 features (stride 4), whose reflection padding needs two pixels.
+GATYS_MIN_SIDE = 8
 
 
 class GatysParams(BaseModel):
@@ -108,3 +114,75 @@ def parse_params(data: dict[str, Any]) -> StyleParams:
         raise InvalidParameter(
             f"{first['msg']} (got {first.get('input')!r})", field=field
         ) from None
+
+
+def check_inputs(
+    params: StyleParams,
+    n_styles: int,
+    content_size: tuple[int, int],
+    mask_size: tuple[int, int] | None = None,
+) -> None:
+    """Every rule that joins several inputs, checked before any work is done.
+
+    ``content_size`` and ``mask_size`` are (width, height) of the images as given; the
+    content is resized to ``params.size`` keeping its aspect ratio, and the mask to the
+    content. Raises ``InvalidParameter`` / ``InvalidMask`` naming the field to fix.
+    """
+    if not 1 <= n_styles <= MAX_STYLES:
+        raise InvalidParameter(
+            f"give 1 to {MAX_STYLES} style images, not {n_styles}", field="style"
+        )
+    if params.style_weights is not None:
+        if mask_size is not None:
+            raise InvalidParameter(
+                "style_weights cannot be combined with a mask: the mask assigns each region "
+                "one style",
+                field="style_weights",
+            )
+        if len(params.style_weights) != n_styles:
+            raise InvalidParameter(
+                f"got {len(params.style_weights)} weights for {n_styles} style images; "
+                "give one per style",
+                field="style_weights",
+            )
+    if mask_size is not None:
+        _check_mask(mask_size, content_size, n_styles)
+    if params.method == "gatys" and min(resized_size(content_size, params.size)) < GATYS_MIN_SIDE:
+        raise InvalidParameter(
+            f"gatys needs at least {GATYS_MIN_SIDE} px on the content's short side", field="size"
+        )
+
+
+def style_weights(params: StyleParams, n_styles: int) -> list[float]:
+    """The weight of each style, summing to 1 (equal unless ``style_weights`` says otherwise)."""
+    if params.style_weights is None:
+        return [1.0 / n_styles] * n_styles
+    total = sum(params.style_weights)
+    return [w / total for w in params.style_weights]
+
+
+def resized_size(size: tuple[int, int], longest: int | None) -> tuple[int, int]:
+    """(width, height) after scaling the longest side to ``longest`` (None keeps it).
+
+    The short side is rounded and never below 1 px; ``models.images.resize_longest``
+    resizes to exactly this.
+    """
+    width, height = size
+    if longest is None or max(width, height) == longest:
+        return width, height
+    short = max(1, round(min(width, height) * longest / max(width, height)))
+    return (longest, short) if width >= height else (short, longest)
+
+
+def _check_mask(mask_size: tuple[int, int], content_size: tuple[int, int], n_styles: int) -> None:
+    if n_styles < 2:
+        raise InvalidMask(
+            "a mask assigns styles to regions: give at least two style images", field="mask"
+        )
+    (w, h), (mw, mh) = content_size, mask_size
+    if abs((mw / mh) / (w / h) - 1) > MASK_ASPECT_TOLERANCE:
+        raise InvalidMask(
+            f"mask is {mw}x{mh} but the content is {w}x{h}: the mask must have the content's "
+            "aspect ratio (it is resized to the content)",
+            field="mask",
+        )

@@ -1,6 +1,10 @@
-"""Process-wide settings that make the engine fast on a CPU: the C allocator.
+"""Process-wide settings that make the engine fast on a CPU: threads and the C allocator.
 
-Why: glibc's malloc serves every block above 32 MB (a 1024-px map of 16 channels is
+They change the whole process, so the engine never sets them by itself: a process that
+runs many jobs (a worker, ``stylize run``) calls ``configure`` once at start; a notebook
+that only builds a ``Stylizer`` keeps the allocator's defaults.
+
+The allocator: glibc's malloc serves every block above 32 MB (a 1024-px map of 16 channels is
 50 MB) straight from ``mmap`` and returns it on ``free``. The next allocation of the
 same size then page-faults all of it in again, and on this 2-core machine that fault
 storm cost as much as the convolutions: a plain 50 MB copy took 22 ms instead of 4 ms,
@@ -35,6 +39,18 @@ _done = False
 _libc: ctypes.CDLL | None = None
 
 
+def configure(*, threads: int = 0, keep_memory: bool = True) -> None:
+    """Tune this process for running many jobs: ``threads`` torch threads (0 = torch's
+    choice; one per core is fastest on 2 cores) and, if ``keep_memory``, glibc keeps freed
+    memory for the next job (``keep_freed_memory``)."""
+    import torch  # here: the rest of this module is plain ctypes
+
+    if threads:
+        torch.set_num_threads(threads)
+    if keep_memory:
+        keep_freed_memory()
+
+
 def keep_freed_memory() -> bool:
     """Ask glibc's malloc to never ``mmap`` blocks nor trim its heap. Idempotent.
 
@@ -57,6 +73,11 @@ def keep_freed_memory() -> bool:
         log.warning("mallopt refused: large tensors will be page-faulted in on every job")
     _done, _libc = ok, libc
     return ok
+
+
+def memory_kept() -> bool:
+    """Whether ``keep_freed_memory`` is in effect in this process."""
+    return _done
 
 
 @contextlib.contextmanager

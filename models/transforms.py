@@ -51,10 +51,17 @@ def calc_mean_std(feature: torch.Tensor, eps: float = EPS) -> tuple[torch.Tensor
 
 
 def adaptive_instance_normalization(
-    content: torch.Tensor, style_mean: torch.Tensor, style_std: torch.Tensor
+    content: torch.Tensor,
+    style_mean: torch.Tensor,
+    style_std: torch.Tensor,
+    content_stats: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
-    """AdaIN(x, y) = σ(y)·(x − μ(x))/σ(x) + μ(y) on (C, N) content, (C, 1) style stats."""
-    mean, std = calc_mean_std(content)
+    """AdaIN(x, y) = σ(y)·(x − μ(x))/σ(x) + μ(y) on (C, N) content, (C, 1) style stats.
+
+    ``content_stats`` = (μ(x), σ(x)) when the caller has them already (e.g. smoothed over a
+    video's frames); by default they are the content's own.
+    """
+    mean, std = content_stats if content_stats is not None else calc_mean_std(content)
     return (content - mean) / std * style_std + style_mean
 
 
@@ -140,6 +147,13 @@ def blend(stylized: torch.Tensor, content: torch.Tensor, alpha: float) -> torch.
     return stylized if alpha == 1.0 else alpha * stylized + (1.0 - alpha) * content
 
 
-def gram_matrix(feature: torch.Tensor) -> torch.Tensor:
-    """Gatys et al.'s style representation: (C, N) → (C, C) = F·Fᵀ / N."""
-    return feature @ feature.T / feature.shape[1]
+def gram_matrix(feature: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Gatys et al.'s style representation: (C, N) → (C, C) = F·Fᵀ / N.
+
+    With a soft region ``weight`` (N,) in [0, 1]: G = (F·m)·Fᵀ / Σm, the region's own style
+    representation (Gatys et al. 2017, §3).
+    """
+    if weight is None:
+        return feature @ feature.T / feature.shape[1]
+    m = weight.reshape(1, -1)
+    return (feature * m) @ feature.T / m.sum().clamp_min(1e-8)

@@ -14,8 +14,8 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from contract.settings import Settings, connect_redis
 from contract.store import JobStore
-from service.config import Settings, connect_redis
 from service.errors import install_error_handlers
 from service.metrics import Metrics
 from service.middleware import BodySizeLimit, RequestMetrics

@@ -9,8 +9,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from redis import Redis
 
+from contract.settings import Settings
 from contract.store import JobStore
-from service.config import Settings
 from service.errors import Unauthorized
 
 ANONYMOUS = "anonymous"

@@ -5,7 +5,8 @@ Field names are the parameters' own, with Gatys budgets dotted as the engine nam
 form and validates it with ``models.params.parse_params``, so the rules live in one place,
 the API rejects exactly what the engine would, and an error names the field as the
 client spelled it. Unknown fields are refused (422): a typo such as ``alpah`` is not
-silently ignored.
+silently ignored. The rules that join several inputs are the engine's own
+(``models.params.check_inputs``), run by the route once the uploads are read.
 """
 
 from typing import Any
@@ -13,9 +14,8 @@ from typing import Any
 from fastapi import UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.errors import InvalidMask, InvalidParameter
+from models.errors import InvalidParameter
 from models.params import (
-    MASK_ASPECT_TOLERANCE,
     MAX_STYLES,
     GatysInit,
     GatysParams,
@@ -106,44 +106,6 @@ class StylizeForm(BaseModel):
                     f"at most {max_size} pixels on this server (got {value})", field=name
                 )
         return params
-
-
-def check_combination(
-    params: StyleParams,
-    n_styles: int,
-    content_size: tuple[int, int],
-    mask_size: tuple[int, int] | None,
-) -> None:
-    """The rules that join several fields, checked as the engine will check them."""
-    if not 1 <= n_styles <= MAX_STYLES:
-        raise InvalidParameter(
-            f"give 1 to {MAX_STYLES} style images (`style` files or `style_id`), not {n_styles}",
-            field="style",
-        )
-    if params.style_weights is not None:
-        if mask_size is not None:
-            raise InvalidParameter(
-                "style_weights cannot be combined with a mask: the mask assigns each region one style",
-                field="style_weights",
-            )
-        if len(params.style_weights) != n_styles:
-            raise InvalidParameter(
-                f"got {len(params.style_weights)} weights for {n_styles} style images; "
-                "give one per style",
-                field="style_weights",
-            )
-    if mask_size is not None:
-        if n_styles < 2:
-            raise InvalidMask(
-                "a mask assigns styles to regions: give at least two style images", field="mask"
-            )
-        (w, h), (mw, mh) = content_size, mask_size
-        if abs((mw / mh) / (w / h) - 1) > MASK_ASPECT_TOLERANCE:
-            raise InvalidMask(
-                f"mask is {mw}x{mh} but the content is {w}x{h}: the mask must have the "
-                "content's aspect ratio (it is resized to the content)",
-                field="mask",
-            )
 
 
 def _parse_weights(raw: list[str]) -> list[float]:

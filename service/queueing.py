@@ -8,7 +8,6 @@ import contextlib
 import time
 import uuid
 from collections.abc import Sequence
-from typing import get_args
 
 from redis import Redis
 from rq import Callback, Queue, Retry
@@ -24,15 +23,14 @@ from contract.jobs import (
     JobSpec,
     JobStatus,
 )
-from contract.keys import Keys, QueueKind
+from contract.keys import QUEUE_KINDS, Keys
 from contract.presence import live_workers
+from contract.settings import Settings
 from contract.store import JobStore
 from models.params import StyleParams
-from service.config import Settings
 from service.errors import Conflict, NotFound, QueueFull
 from service.uploads import Upload
 
-QUEUE_KINDS: tuple[QueueKind, ...] = get_args(QueueKind)
 RETRY_AFTER: dict[str, int] = {"fast": 10, "slow": 120}  # seconds, roughly one job's time
 
 

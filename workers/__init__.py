@@ -4,6 +4,7 @@
 - ``engine.py``: the process's one ``Stylizer`` and its cache of encoded styles;
 - ``progress.py``: progress reports and the cancel flag, through Redis;
 - ``worker.py``: the non-forking RQ worker with a lease, so a killed worker's job is
-  re-queued within seconds;
-- ``cli.py`` / ``up.py``: the ``stylize-worker`` and ``stylize up`` commands.
+  re-queued within seconds, and the loop that runs it (``run_worker``).
+
+The commands that start workers (``stylize worker``, ``stylize up``) are in ``cli/``.
 """

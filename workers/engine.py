@@ -12,14 +12,15 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import torch
 from PIL import Image
 from redis import Redis
 
+from contract.settings import Settings, connect_redis
+from models import runtime
+from models.cascade import StyleFeatures
 from models.images import ImageLimits, decode_image
 from models.params import StyleParams
-from models.stylizer import StyleFeatures, Stylizer
-from service.config import Settings, connect_redis
+from models.stylizer import Stylizer
 
 log = logging.getLogger("stylize.worker")
 
@@ -30,9 +31,8 @@ class StyleKey:
 
     The image (by the sha256 of its bytes, which is also its id in Redis), the size it
     is resized to, and the encoder: its weight family and the levels it encodes. Methods
-    whose cascades use the same family and levels share entries (today wct encodes cd16x
-    levels 4, 2, 1 and adain 4, 3, 2, 1, so they do not); gatys (family ``gatys``, which
-    adds Gram targets) has its own.
+    whose cascades use the same family and levels share entries; gatys (family
+    ``gatys``, which adds Gram targets) has its own.
     """
 
     sha256: str
@@ -75,12 +75,14 @@ class PreparedStyles:
 
 class Engine:
     def __init__(self, settings: Settings) -> None:
-        if settings.torch_threads:
-            torch.set_num_threads(settings.torch_threads)
         started = time.perf_counter()
         self.settings = settings
         self.redis: Redis = connect_redis(settings)
-        self.stylizer = Stylizer(keep_memory=settings.keep_freed_memory)
+        self.stylizer = Stylizer()
+        runtime.configure(
+            threads=settings.torch_threads,
+            keep_memory=settings.keep_freed_memory and self.stylizer.device.type == "cpu",
+        )
         self.styles = StyleCache(settings.style_cache_size)
         self.limits: ImageLimits = settings.image_limits
         log.info(

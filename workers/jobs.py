@@ -24,7 +24,7 @@ from contract.metrics import record_job, record_style_cache
 from contract.store import JobStore
 from models.errors import Canceled, StylizeError
 from models.images import content_type, decode_image, decode_mask, encode_image
-from models.stylizer import StylizeResult
+from models.types import StylizeResult
 from workers.engine import Engine, current_engine
 from workers.progress import CancelFlag, ProgressReporter
 

@@ -12,7 +12,7 @@ from redis.exceptions import RedisError
 
 from contract.store import JobStore
 from models.images import encode_image
-from models.stylizer import ProgressEvent
+from models.types import ProgressEvent
 
 log = logging.getLogger("stylize.worker")
 

@@ -28,6 +28,7 @@ and maintenance run on time too. Each heartbeat also renews the worker's entry i
 
 import logging
 import threading
+import time
 from contextlib import suppress
 from typing import Any
 
@@ -40,10 +41,37 @@ from rq.queue import Queue
 from rq.worker import WorkerStatus
 
 from contract import presence
-from contract.keys import Keys
-from service.config import Settings
+from contract.jobs import QUEUE_FOR_METHOD
+from contract.keys import Keys, QueueKind
+from contract.settings import Settings, connect_redis
 
 log = logging.getLogger("stylize.worker")
+
+RESTART_DELAY = 2.0  # seconds before a worker loop that lost Redis starts again
+
+
+def run_worker(
+    settings: Settings, kinds: list[QueueKind], name: str, *, burst: bool, log_level: str
+) -> int:
+    """Load the engine, then work; if the loop ends because Redis went away, start it
+    again (same engine, same name) until Redis is back or the process is stopped."""
+    from workers.engine import load_engine
+
+    served = [method for method, kind in QUEUE_FOR_METHOD.items() if kind in kinds]
+    load_engine(settings, warm_up=served if settings.worker_warm_up else ())
+    connection = connect_redis(settings)
+    queues = [settings.keys.queue(kind) for kind in kinds]
+    while True:
+        worker = None
+        try:
+            worker = StylizeWorker(queues, settings=settings, connection=connection, name=name)
+            worker.work(burst=burst, logging_level=log_level.upper())
+        except (RedisError, ValueError) as error:  # ValueError: RQ says the name is taken
+            log.warning("worker loop stopped: %s", error)
+        if burst or (worker is not None and worker.stop_requested):
+            return 0
+        log.warning("worker loop ended unexpectedly; restarting in %.0f s", RESTART_DELAY)
+        time.sleep(RESTART_DELAY)
 
 
 class StylizeWorker(SimpleWorker):

@@ -8,12 +8,13 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from contract.jobs import JOB_ID_PATTERN, SHA256_PATTERN, JobRecord, JobStatus
+from contract.settings import Settings
 from contract.store import JobStore
 from models.errors import InvalidParameter
-from service.config import Settings
+from models.params import check_inputs
 from service.deps import CurrentKey, SettingsDep, StoreDep
 from service.errors import Conflict, NotFound
-from service.forms import StylizeForm, check_combination
+from service.forms import StylizeForm
 from service.queueing import cancel_job, enqueue_job, queue_position, wait_for_job
 from service.schemas import ERROR_RESPONSES, JobLinks, JobOut, job_out
 from service.uploads import Upload, check_image, read_upload
@@ -48,7 +49,7 @@ async def stylize(
     before the job is queued: a worker never sees a bad upload or parameter."""
     params = form.to_params(settings.max_size)
     content, styles, mask = await _read_inputs(form, store, owner, settings)
-    check_combination(
+    check_inputs(
         params, len(styles), (content.width, content.height), mask and (mask.width, mask.height)
     )
     record = await run_in_threadpool(

@@ -1,13 +1,9 @@
 """Engine fixtures: real weights from ../shared/weights, real images from ../shared/testdata."""
 
-import os
-from pathlib import Path
-
 import pytest
 from PIL import Image
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-os.environ.setdefault("STYLIZE_WEIGHTS_DIR", str(SHARED / "weights"))
+from tests.support.paths import TESTDATA
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +16,7 @@ def stylizer():
 def _load(relative: str, size: int | None) -> Image.Image:
     from models.images import load_image, resize_longest
 
-    return resize_longest(load_image(SHARED / "testdata" / relative), size)
+    return resize_longest(load_image(TESTDATA / relative), size)
 
 
 @pytest.fixture(scope="session")

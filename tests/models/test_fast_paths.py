@@ -2,16 +2,20 @@
 WCT, malloc settings) change how the engine computes, never what it computes."""
 
 import resource
+import subprocess
+import sys
 
 import pytest
 import torch
 from torch.nn import functional as F
 
-from models import cd16x, runtime, weights
-from models.layers import conv3x3, max_pool2, upsample2_reflect_pad1
+from models import runtime, weights
+from models.networks import cd16x
+from models.networks.layers import conv3x3, max_pool2, reflect_pad1, upsample2_reflect_pad1
 from models.params import StyleParams
 from models.stylizer import Stylizer
-from models.tensors import reflect_pad1, to_tensor
+from models.tensors import to_tensor
+from tests.support.paths import ROOT
 
 
 @pytest.mark.parametrize("shape", [(1, 3, 2, 2), (1, 16, 5, 7), (2, 24, 33, 18)])
@@ -67,8 +71,8 @@ def test_fast_networks_compute_what_the_plain_layers_do(stylizer, photo, level):
     # The engine's networks (channels-last, conv0 folded into conv11, ReLU fused into
     # the conv, hand-written pad/pool/upsample) against the weight files run through
     # plain NCHW PyTorch ops.
-    encoder = stylizer.encoders[("cd16x", level)]
-    decoder = stylizer.decoders[("cd16x", level)]
+    encoder = stylizer.networks.encoders[("cd16x", level)]
+    decoder = stylizer.networks.decoders[("cd16x", level)]
     x = to_tensor(photo)[..., :120, :96]  # even sides: the fast pooling path
     odd = to_tensor(photo)[..., :97, :75]  # odd sides: F.max_pool2d's ceil mode
     enc_state = weights.load_state_dict(f"vgg19-cd16x/encoder_relu{level}_1")
@@ -121,7 +125,8 @@ def test_upsample2_reflect_pad1_is_interpolate_then_pad(shape):
 def test_reused_memory_leaves_nothing_behind_between_jobs(photo, painting):
     # With freed blocks kept and reused (uninitialised) by the next job, a repeat on the
     # same engine and a second engine give exactly the same pixels.
-    first = Stylizer(device="cpu", keep_memory=True)
+    runtime.configure(keep_memory=True)
+    first = Stylizer(device="cpu")
     params = StyleParams(size=96, style_size=96)
     a = first.stylize(photo, [painting], params).image
     b = first.stylize(photo, [painting], params).image
@@ -132,8 +137,8 @@ def test_reused_memory_leaves_nothing_behind_between_jobs(photo, painting):
 def test_malloc_keeps_freed_memory_on_linux(photo, painting):
     # The behaviour, not mallopt's return value: once the heap has grown to a job's size,
     # the same job again reuses its pages instead of page-faulting them in. (A trim
-    # threshold that overflowed C's int once made glibc trim on every free: ≥ 14 000
-    # page faults per 384-px job, about 40% of a 512-px job's time.)
+    # threshold too large for C's int would silently make glibc trim on every free:
+    # ≥ 14 000 page faults per 384-px job.)
     assert runtime.keep_freed_memory() is True
     assert runtime.keep_freed_memory() is True  # idempotent
     stylizer = Stylizer(device="cpu")
@@ -161,3 +166,17 @@ def test_a_large_job_gives_its_memory_back(photo, painting):
 def _resident_bytes() -> int:
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * resource.getpagesize()
+
+
+def test_building_a_stylizer_leaves_the_process_allocator_alone():
+    # Changing malloc's policy is the worker's and the command line's decision
+    # (runtime.configure), not a side effect of a library call in someone's notebook.
+    code = (
+        "from models import runtime; from models.stylizer import Stylizer; "
+        "Stylizer(device='cpu'); print(runtime.memory_kept()); "
+        "runtime.configure(); print(runtime.memory_kept())"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["False", "True"]

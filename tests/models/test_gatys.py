@@ -4,8 +4,6 @@ Real weights and real images from ../shared/testdata, shrunk to a longest side o
 the whole file runs in well under a minute on two cores.
 """
 
-from pathlib import Path
-
 import pytest
 import torch
 from PIL import Image
@@ -14,10 +12,11 @@ from models import gatys
 from models.errors import InvalidParameter
 from models.images import load_image, resize_longest
 from models.params import GatysParams, StyleParams
-from models.stylizer import ProgressEvent, Stylizer
+from models.stylizer import Stylizer
 from models.tensors import rgb_to_ycbcr, to_tensor
+from models.types import ProgressEvent
+from tests.support.paths import TESTDATA
 
-TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"
 SIZE = 64
 
 
@@ -207,9 +206,11 @@ def test_deep_approximate_layers_can_join_the_style_loss(
     config = gatys.LossConfig(style_layers=(("relu3_1", 1.0), ("relu4_1", 1.0), ("relu5_1", 1.0)))
     events: list[ProgressEvent] = []
     params = gatys_params(init="content", iterations=8)
+    encoded = stylizer.encode_style(style, SIZE, method="gatys")
     result = gatys.optimise(
-        stylizer, content, [style], params, progress=events.append, config=config
-    )
+        stylizer.networks, to_tensor(content), [encoded], [1.0], None, params,
+        progress=events.append, config=config,
+    )  # fmt: skip
     assert result.losses["total"] < 0.5 * events[0].losses["total"]
 
 

@@ -1,16 +1,14 @@
 """The networks load the published weights strictly and reproduce their measured quality."""
 
-from pathlib import Path
-
 import pytest
 import torch
 from PIL import Image
 
-from models import cd16x, vgg, weights
+from models import weights
 from models.images import load_image
+from models.networks import cd16x, vgg
 from models.tensors import to_tensor
-
-SHARED = Path(__file__).resolve().parents[3] / "shared"
+from tests.support.paths import TESTDATA
 
 # Encoder→decoder PSNR of cornell.jpg (longer side 512, cropped to a multiple of 16), from
 # ../shared/weights/README.md.
@@ -28,7 +26,7 @@ README_PSNR = {
 
 @pytest.fixture(scope="module")
 def cornell_512() -> torch.Tensor:
-    image = load_image(SHARED / "testdata/content/cornell.jpg")
+    image = load_image(TESTDATA / "content/cornell.jpg")
     scale = 512 / max(image.size)
     image = image.resize((round(image.width * scale), round(image.height * scale)), Image.BICUBIC)
     image = image.crop((0, 0, image.width // 16 * 16, image.height // 16 * 16))

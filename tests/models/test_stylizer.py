@@ -5,12 +5,12 @@ import pytest
 import torch
 from PIL import Image
 
+from models.cascade import RECIPES
 from models.errors import InvalidMask, InvalidParameter
+from models.networks.vgg import load_loss_network
 from models.params import StyleParams
-from models.stylizer import RECIPES
 from models.tensors import rgb_to_ycbcr, to_tensor
 from models.transforms import calc_mean_std, flatten
-from models.vgg import load_loss_network
 
 
 def _psnr(a: Image.Image, b: Image.Image) -> float:
@@ -157,7 +157,7 @@ def test_mask_with_another_aspect_ratio_is_refused_naming_both_sizes(
             photo, [painting, sketch], StyleParams(size=None), mask=Image.new("L", (100, 100))
         )
     assert error.value.field == "mask"
-    assert "100×100" in error.value.message and "128×90" in error.value.message
+    assert "100x100" in error.value.message and "128x90" in error.value.message
 
 
 def test_mask_with_a_single_style_is_refused(stylizer, photo, painting):

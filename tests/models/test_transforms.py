@@ -18,7 +18,7 @@ from models.transforms import (
 
 def _features(stylizer: Stylizer, image, level: int) -> torch.Tensor:
     with torch.inference_mode():
-        return flatten(stylizer.encoders[("cd16x", level)](to_tensor(image))).double()
+        return flatten(stylizer.networks.encoders[("cd16x", level)](to_tensor(image))).double()
 
 
 def test_adain_output_features_match_style_channel_mean_and_std(stylizer, photo, painting):

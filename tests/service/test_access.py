@@ -3,6 +3,8 @@ CORS: a configured browser origin may call the API."""
 
 import pytest
 
+from tests.support.images import unique_style_upload
+
 ALICE = {"Authorization": "Bearer alice-key"}
 BOB = {"Authorization": "Bearer bob-key"}
 
@@ -48,8 +50,10 @@ def test_a_job_is_visible_only_to_the_key_that_created_it(keyed_api):
     assert client.get(f"/jobs/{job['id']}", headers=ALICE).json()["status"] == "queued"
 
 
-def test_a_style_is_visible_and_usable_only_by_the_key_that_uploaded_it(keyed_api, unique_style):
-    style = keyed_api.client.post("/styles", files={"style": unique_style}, headers=ALICE).json()
+def test_a_style_is_visible_and_usable_only_by_the_key_that_uploaded_it(keyed_api):
+    style = keyed_api.client.post(
+        "/styles", files={"style": unique_style_upload()}, headers=ALICE
+    ).json()
 
     assert keyed_api.client.get(f"/styles/{style['id']}", headers=ALICE).status_code == 200
     assert keyed_api.client.get(f"/styles/{style['id']}", headers=BOB).status_code == 404

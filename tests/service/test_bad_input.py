@@ -4,6 +4,8 @@ message that names the field; no response carries a stack trace."""
 import pytest
 from redis import Redis
 
+from tests.support.images import content_upload, png_bytes, unique_style_upload
+
 JPEG = "image/jpeg"
 
 
@@ -93,8 +95,8 @@ def test_bytes_that_claim_to_be_an_image_but_do_not_decode_are_422(api_without_w
     assert error == {**error, "code": "invalid_image", "field": "content"}
 
 
-def test_a_truncated_jpeg_is_422(api_without_worker, content_file):
-    name, data, kind = content_file
+def test_a_truncated_jpeg_is_422(api_without_worker):
+    name, data, kind = content_upload()
 
     error = error_of(api_without_worker.submit(content=(name, data[: len(data) // 2], kind)), 422)
 
@@ -102,9 +104,9 @@ def test_a_truncated_jpeg_is_422(api_without_worker, content_file):
     assert "truncated" in error["message"]
 
 
-def test_a_decompression_bomb_is_422(make_api, prefix, make_png):
+def test_a_decompression_bomb_is_422(make_api, prefix):
     api = make_api(key_prefix=prefix, max_pixels=1_000_000)
-    bomb = ("bomb.png", make_png(2000, 1000), "image/png")  # 9 kB that decode to 2 megapixels
+    bomb = ("bomb.png", png_bytes(2000, 1000), "image/png")  # 9 kB that decode to 2 megapixels
 
     error = error_of(api.submit(content=bomb), 422)
 
@@ -112,10 +114,10 @@ def test_a_decompression_bomb_is_422(make_api, prefix, make_png):
     assert "1,000,000 pixels" in error["message"]
 
 
-def test_an_image_over_the_side_limit_is_422(make_api, prefix, make_png):
+def test_an_image_over_the_side_limit_is_422(make_api, prefix):
     api = make_api(key_prefix=prefix, max_side=1000)
 
-    error = error_of(api.submit(styles=[("wide.png", make_png(1200, 10), "image/png")]), 422)
+    error = error_of(api.submit(styles=[("wide.png", png_bytes(1200, 10), "image/png")]), 422)
 
     assert error == {**error, "code": "image_too_large", "field": "style"}
     assert "per side" in error["message"]
@@ -170,19 +172,19 @@ def test_a_job_without_any_style_is_422(api_without_worker):
     assert error["field"] == "style"
 
 
-def test_a_mask_with_a_single_style_is_422_naming_the_mask(api_without_worker, make_png):
+def test_a_mask_with_a_single_style_is_422_naming_the_mask(api_without_worker):
     error = error_of(
-        api_without_worker.submit(mask=("m.png", make_png(712, 474), "image/png")), 422
+        api_without_worker.submit(mask=("m.png", png_bytes(712, 474), "image/png")), 422
     )
 
     assert error == {**error, "code": "invalid_mask", "field": "mask"}
 
 
-def test_a_mask_of_another_aspect_ratio_is_422(api_without_worker, make_png, unique_style):
-    two_styles = [unique_style, unique_style]
+def test_a_mask_of_another_aspect_ratio_is_422(api_without_worker):
+    two_styles = [unique_style_upload(), unique_style_upload()]
 
     response = api_without_worker.submit(
-        styles=two_styles, mask=("m.png", make_png(100, 100), "image/png")
+        styles=two_styles, mask=("m.png", png_bytes(100, 100), "image/png")
     )
 
     assert "aspect ratio" in error_of(response, 422)["message"]
@@ -195,8 +197,8 @@ def test_an_unknown_style_id_is_422_naming_style_id(api_without_worker):
     assert "POST /styles" in error["message"]
 
 
-def test_style_files_and_style_ids_together_are_422(api_without_worker, unique_style):
-    response = api_without_worker.submit(styles=[unique_style], style_id="f" * 64)
+def test_style_files_and_style_ids_together_are_422(api_without_worker):
+    response = api_without_worker.submit(styles=[unique_style_upload()], style_id="f" * 64)
 
     error = error_of(response, 422)
     assert error == {**error, "field": "style_id"}

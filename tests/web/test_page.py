@@ -10,12 +10,9 @@ from playwright.sync_api import Page, expect
 from contract.keys import Keys
 from contract.store import JobStore
 from service.queueing import RETRY_AFTER
+from tests.support.paths import CONTENT, STYLE, TESTDATA
 
-ROOT = Path(__file__).resolve().parents[2]
-TESTDATA = ROOT.parent / "shared" / "testdata"
-CONTENT = TESTDATA / "content" / "chicago.jpg"  # 712x474, 220 kB
 SMALL_CONTENT = TESTDATA / "content" / "sailboat.jpg"  # 104 kB
-STYLE = TESTDATA / "style" / "sketch.png"
 SECOND_STYLE = TESTDATA / "style" / "woman_with_hat_matisse.jpg"  # 102 kB
 JOB_TIMEOUT = 120_000  # ms: a 256 px job takes seconds, but the machine is shared
 KEY = "web-test-key"

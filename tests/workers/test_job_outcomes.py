@@ -4,11 +4,12 @@ engine errors become failed jobs with the engine's code, message and field."""
 import hashlib
 
 from contract.keys import Keys
+from contract.settings import Settings
 from contract.store import JobStore
 from models.params import StyleParams
-from service.config import Settings
 from service.queueing import enqueue_job
 from service.uploads import Upload
+from tests.support.images import content_upload
 
 BROKEN_PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -42,10 +43,10 @@ def test_an_undecodable_input_fails_the_job_and_the_worker_takes_the_next(api):
     assert good["status"] == "succeeded"
 
 
-def test_an_input_that_expired_while_queued_fails_the_job_naming_it(api, content_file):
+def test_an_input_that_expired_while_queued_fails_the_job_naming_it(api):
     never_stored = "cd" * 32
 
-    job = api.wait(enqueue_unchecked(api, upload(content_file[1]), [never_stored]), timeout=60)
+    job = api.wait(enqueue_unchecked(api, upload(content_upload()[1]), [never_stored]), timeout=60)
 
     assert job["status"] == "failed"
     assert job["error"] == {

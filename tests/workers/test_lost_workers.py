@@ -3,24 +3,27 @@ finishes it, up to the retry limit; then it fails with a clear error.
 
 Three workers on a prefix of their own, each on the fast queue only. Each test kills
 the worker that took its job; the survivors notice its expired lease within seconds
-(heartbeat 1 s, lease 3 s, maintenance every second: see tests/conftest.py).
+(heartbeat 1 s, lease 3 s, maintenance every second: see tests/support/processes.py).
 """
 
 import pytest
 
 from contract.keys import Keys
 from contract.store import JobStore
+from tests.support.processes import WorkerProcess
 
 SLOW_JOB = {"method": "wct", "size": "2048"}  # about 4 s on 2 cores: time to kill it mid-way
 
 
 @pytest.fixture(scope="module")
-def fleet(fresh_prefix, launch_worker):
+def fleet(fresh_prefix, tmp_path_factory):
     prefix = fresh_prefix("fleet")
+    log_dir = tmp_path_factory.mktemp("fleet")
     workers = [
-        launch_worker(
+        WorkerProcess(
             prefix,
             f"{prefix}-{i}",
+            log_dir,
             queues="fast",
             STYLIZE_TORCH_THREADS="1",
             STYLIZE_WORKER_WARM_UP="false",  # faster start; these jobs need no warm-up

@@ -3,26 +3,22 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from contract.keys import Keys
 from contract.presence import live_workers
-
-ROOT = Path(__file__).resolve().parents[2]
-CONTENT = ROOT.parent / "shared" / "testdata" / "content" / "chicago.jpg"
-STYLE = ROOT.parent / "shared" / "testdata" / "style" / "sketch.png"
+from tests.support.paths import CONTENT, ROOT, STYLE, WEIGHTS
+from tests.support.processes import free_port, processes_mentioning
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "workers.cli", *args], cwd=ROOT, capture_output=True, text=True
+        [sys.executable, "-m", "cli", *args], cwd=ROOT, capture_output=True, text=True
     )
 
 
@@ -30,7 +26,7 @@ def test_stylize_has_the_engine_commands_and_worker_and_up():
     result = run("--help")
 
     assert result.returncode == 0
-    for command in ("weights", "worker", "up"):
+    for command in ("run", "weights", "worker", "up"):
         assert command in result.stdout
 
 
@@ -39,23 +35,6 @@ def test_a_worker_refuses_unknown_queues():
 
     assert result.returncode == 2
     assert "queues are fast, slow" in result.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def processes_mentioning(text: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and text in (entry / "cmdline").read_text():
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
 
 
 @pytest.fixture
@@ -69,10 +48,10 @@ def stylize_up(prefix, tmp_path):
         "STYLIZE_WORKER_LEASE": "3",
         "STYLIZE_WORKER_WARM_UP": "false",  # the first job warms up; saves a start-up
     }
-    env.setdefault("STYLIZE_WEIGHTS_DIR", str(ROOT.parent / "shared" / "weights"))
+    env.setdefault("STYLIZE_WEIGHTS_DIR", str(WEIGHTS))
     with open(tmp_path / "up.log", "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "workers.cli", "up", "--port", str(port), "--workers", "1"],
+            [sys.executable, "-m", "cli", "up", "--port", str(port), "--workers", "1"],
             cwd=ROOT,
             env=env,
             stdout=log,

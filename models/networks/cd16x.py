@@ -15,7 +15,7 @@ that layout with these narrow (16–128 channel) maps, and every op here keeps i
 import torch
 from torch import nn
 
-from models.layers import conv3x3, max_pool2, upsample2_reflect_pad1
+from models.networks.layers import conv3x3, max_pool2, upsample2_reflect_pad1
 
 LEVELS = (1, 2, 3, 4, 5)
 # (name, in, out) per 3×3 conv, in forward order; "pool" marks a 2×2 max-pool.
@@ -93,11 +93,11 @@ class CompressedEncoder(nn.Module):
         conv.weight.copy_(torch.einsum("oikl,ij->ojkl", conv.weight, w0))
         self.conv0 = nn.Identity()
 
-    def vgg_features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Approximate VGG-19 relu1_1 … relu{level}_1 through the ``*_aux`` projections."""
-        return [
-            getattr(self, f"conv{lv}1_aux")(f) for lv, f in enumerate(self.features(x), start=1)
-        ]
+    def vgg_features(self, x: torch.Tensor, levels: tuple[int, ...]) -> dict[int, torch.Tensor]:
+        """Approximate VGG-19 relu{level}_1 for each of ``levels``, through the ``*_aux``
+        projections (Gatys uses them where the real VGG-19 weights end, at levels 4 and 5)."""
+        compressed = self.features(x)
+        return {lv: getattr(self, f"conv{lv}1_aux")(compressed[lv - 1]) for lv in levels}
 
 
 def _width(level: int) -> int:

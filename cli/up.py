@@ -1,7 +1,7 @@
 """``stylize up``: the API and its workers as child processes of one supervisor.
 
 The API runs in its own process (uvicorn) so it never imports torch; each worker is
-``python -m workers.cli worker``. Children get their own process group, so a Ctrl-C in
+``python -m cli worker``. Children get their own process group, so a Ctrl-C in
 the terminal reaches only the supervisor, which then stops each child exactly once with
 SIGTERM (a worker finishes its current job; uvicorn drains its requests), waits up to
 ``grace`` seconds and kills whatever is left. If any child dies on its own, the others
@@ -9,6 +9,7 @@ are stopped too and ``up`` exits with status 1: a half-running service is not qu
 kept up.
 """
 
+import argparse
 import os
 import signal
 import socket
@@ -16,20 +17,39 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-import service
-from workers.cli import worker_command
+from cli.worker import worker_command
+from contract.logs import LOGGING_CONFIG
+
+
+def add_command(commands: argparse._SubParsersAction) -> None:
+    up = commands.add_parser(
+        "up",
+        help="run the API and N workers against REDIS_URL until Ctrl-C",
+        description="Start the HTTP API (uvicorn) and N worker processes against REDIS_URL; "
+        "Ctrl-C or SIGTERM stops them all (workers finish their current job first, for "
+        "up to --grace seconds). With one worker it takes both queues; with more, one "
+        "takes the slow (gatys) queue and the others the fast one.",
+    )
+    up.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1")
+    up.add_argument("--port", type=int, default=8000, help="default 8000")
+    up.add_argument("--workers", type=int, default=1, help="worker processes; default 1")
+    up.add_argument(
+        "--grace", type=float, default=30.0, help="seconds to wait for a clean stop; default 30"
+    )
+    up.set_defaults(handler=_up)
+
+
+def _up(args: argparse.Namespace) -> int:
+    if args.workers < 1:
+        raise SystemExit("stylize up: --workers must be at least 1")
+    return run_up(args.host, args.port, args.workers, args.grace)
 
 
 @dataclass
 class Child:
     name: str
     process: subprocess.Popen
-
-
-# JSON logs for the API too (uvicorn's access and error lines included).
-API_LOG_CONFIG = Path(service.__file__).parent / "logging.json"
 
 
 def worker_queues(count: int) -> list[str]:
@@ -57,8 +77,8 @@ def run_up(host: str, port: int, workers: int, grace: float) -> int:
                 host,
                 "--port",
                 str(port),
-                "--log-config",
-                str(API_LOG_CONFIG),
+                "--log-config",  # JSON logs, uvicorn's access and error lines included
+                str(LOGGING_CONFIG),
             ],  # fmt: skip
             env,
         )

@@ -1,4 +1,5 @@
-"""Settings of the API and the workers, read from the environment (one class for both).
+"""Settings of the API and the workers, read from the environment (one class for both),
+and the Redis client both sides connect with.
 
 Every field is ``STYLIZE_<NAME>`` in the environment (``STYLIZE_JOB_TTL=600``), except
 the Redis URL, which is the conventional ``REDIS_URL``. Lists are comma-separated.

@@ -2,13 +2,11 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
 from PIL import Image
 
-from models.cli import main
-
-SHARED = Path(__file__).resolve().parents[3] / "shared"
+from cli.main import main
+from tests.support.paths import SHARED
 
 
 def test_run_writes_a_stylized_jpeg_and_says_where_and_how_long(tmp_path, capsys):
@@ -36,7 +34,7 @@ def test_run_names_the_bad_input_and_exits_1_without_a_traceback(tmp_path):
     bogus = tmp_path / "notes.jpg"
     bogus.write_text("this is not a picture")
     result = subprocess.run(
-        [sys.executable, "-m", "models.cli", "run", str(bogus), str(SHARED / "testdata/style/sketch.png"),
+        [sys.executable, "-m", "cli", "run", str(bogus), str(SHARED / "testdata/style/sketch.png"),
          "-o", str(tmp_path / "out.png")],
         capture_output=True, text=True, check=False,
     )  # fmt: skip

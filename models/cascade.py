@@ -1,0 +1,260 @@
+"""The feed-forward cascade: encode → transform → decode, level after level, coarse to fine.
+
+Li et al. (2017): the deep levels move large structures and colours, the shallow ones fix
+edges and fine texture. Which levels and which transform (AdaIN or WCT) a method runs is
+a ``Recipe``; the recipes here were chosen with ``bench/quality.py`` and ``bench/speed.py``
+(``bench/RESULTS.md`` has the tables).
+
+Shapes: images are (1, 3, H, W) in [0, 1], channels-last; features (1, C, H', W') maps,
+flattened to (C, N) matrices for the transforms (``models/transforms.py``).
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from PIL import Image
+from torch import nn
+from torch.nn import functional as F
+
+from models import weights
+from models.errors import Canceled, InvalidParameter
+from models.networks import cd16x, vgg
+from models.tensors import crop, pad_to_multiple, to_tensor
+from models.transforms import (
+    Covariance,
+    adaptive_instance_normalization,
+    blend,
+    flatten,
+    unflatten,
+    whiten_color_transform,
+)
+from models.types import CancelCheck, ProgressCallback, ProgressEvent
+
+Family = Literal["cd16x", "vgg19"]
+Transform = Literal["adain", "wct"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One cascade stage: encode at ``level``, apply ``transform`` at ``strength``, decode."""
+
+    level: int
+    transform: Transform
+    strength: float = 1.0
+
+
+@dataclass(frozen=True)
+class Recipe:
+    family: Family
+    steps: tuple[Step, ...]
+
+    @property
+    def levels(self) -> tuple[int, ...]:
+        return tuple(sorted({s.level for s in self.steps}))
+
+    @property
+    def stride(self) -> int:
+        """How much the deepest level downsamples: sides must be multiples of it."""
+        return 2 ** (max(self.levels) - 1)
+
+
+def cascade(transform: Transform, levels: Sequence[int]) -> tuple[Step, ...]:
+    return tuple(Step(level, transform) for level in levels)
+
+
+# - wct (the default): WCT at relu4_1, 2_1 and 1_1, full strength. Level 4 carries colour
+#   and the large strokes, level 2 restores edges and fine texture, level 1 fixes colour
+#   at the pixel. Level 5 is left out: its decoder reconstructs at 18.7 dB and leaves
+#   ripples the shallow levels cannot undo; level 3 costs a quarter more time for no gain.
+# - adain: AdaIN 4→1, the gentle, most content-preserving look.
+RECIPES: dict[str, Recipe] = {
+    "wct": Recipe("cd16x", cascade("wct", (4, 2, 1))),
+    "adain": Recipe("cd16x", cascade("adain", (4, 3, 2, 1))),
+}
+
+
+@dataclass(frozen=True)
+class LevelStyle:
+    """A style's statistics at one level: channel mean/std (AdaIN) and covariance (WCT)."""
+
+    mean: torch.Tensor  # (C, 1)
+    std: torch.Tensor  # (C, 1)
+    covariance: Covariance
+
+
+@dataclass(frozen=True)
+class StyleFeatures:
+    """Everything the engine needs from one style image; reusable for any content."""
+
+    family: str
+    size: tuple[int, int]  # (width, height) of the style image as encoded
+    levels: dict[int, LevelStyle]
+    # Gatys targets, only when encoded for method="gatys": (layer, octave) → Gram (C, C).
+    grams: dict[tuple[str, int], torch.Tensor] | None = None
+
+
+ContentStats = Callable[[int, int, torch.Tensor], Covariance]
+"""``content_stats(step_index, level, feature)``: the statistics to normalise a step's
+(C, N) content features with, instead of their own (e.g. smoothed over video frames)."""
+
+
+class Networks:
+    """Encoders and decoders by (family, level), each loaded once: frozen, in eval mode,
+    channels-last (oneDNN's narrow convolutions and pooling are 2–8× faster on it)."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.encoders: dict[tuple[str, int], nn.Module] = {}
+        self.decoders: dict[tuple[str, int], nn.Module] = {}
+
+    def load(self, recipe: Recipe) -> None:
+        for level in recipe.levels:
+            self._load(recipe.family, level)
+
+    def _load(self, family: str, level: int) -> None:
+        key = (family, level)
+        if key in self.encoders:
+            return
+        if family == "cd16x":
+            encoder: nn.Module = cd16x.CompressedEncoder(level)
+            decoder: nn.Module = cd16x.CompressedDecoder(level)
+            prefix = "vgg19-cd16x"
+        else:
+            encoder, decoder = vgg.vgg_encoder(level), vgg.vgg_decoder(level)
+            prefix = "vgg19-normalised"
+        encoder.load_state_dict(
+            weights.load_state_dict(f"{prefix}/encoder_relu{level}_1"), strict=True
+        )
+        decoder.load_state_dict(
+            weights.load_state_dict(f"{prefix}/decoder_relu{level}_1"), strict=True
+        )
+        if isinstance(encoder, cd16x.CompressedEncoder):
+            encoder.fold_input_conv()
+        for net in (encoder, decoder):
+            net.eval().requires_grad_(False).to(self.device, memory_format=torch.channels_last)
+        self.encoders[key], self.decoders[key] = encoder, decoder
+
+
+@torch.inference_mode()
+def encode_style(networks: Networks, image: Image.Image, recipe: Recipe) -> StyleFeatures:
+    """Statistics of ``image`` (already at the size to encode it at) at every level of ``recipe``."""
+    networks.load(recipe)
+    x = to_tensor(image, networks.device)
+    if min(x.shape[-2:]) < 2 * recipe.stride:
+        # Pooling uses ceil mode, so any size encodes, but the deepest reflection pad
+        # needs two pixels; only tiny styles are padded (padding skews statistics).
+        x, _ = pad_to_multiple(x, recipe.stride)
+    levels = {}
+    for level in recipe.levels:
+        covariance = Covariance.of(flatten(networks.encoders[(recipe.family, level)](x)).float())
+        levels[level] = LevelStyle(*covariance.mean_std(), covariance)
+    return StyleFeatures(recipe.family, image.size, levels)
+
+
+def check_levels(style: StyleFeatures, recipe: Recipe, index: int, method: str) -> None:
+    """Refuse cached features that were encoded for another cascade."""
+    missing = set(recipe.levels) - set(style.levels)
+    if style.family != recipe.family or missing:
+        raise InvalidParameter(
+            f"style {index} was encoded for {style.family} levels {sorted(style.levels)}, "
+            f"but {method} needs {recipe.family} levels {list(recipe.levels)}",
+            field="style",
+        )
+
+
+def run_cascade(
+    networks: Networks,
+    x: torch.Tensor,
+    recipe: Recipe,
+    styles: Sequence[StyleFeatures],
+    weights: Sequence[float],
+    regions: torch.Tensor | None,
+    alpha: float,
+    *,
+    progress: ProgressCallback | None = None,
+    should_cancel: CancelCheck | None = None,
+    content_stats: ContentStats | None = None,
+) -> torch.Tensor:
+    """(1, 3, H, W) in [0, 1] → stylized (1, 3, H, W), same size, coarse to fine.
+
+    ``regions`` (H, W) holds a style index per pixel (a mask), or None to blend the styles
+    by ``weights``. Progress runs from 0.2 (styles encoded) to 1.0.
+    """
+    networks.load(recipe)
+    x, size = pad_to_multiple(x, recipe.stride)
+    if regions is not None:
+        regions, _ = pad_to_multiple(regions[None, None].float(), recipe.stride)
+    for i, step in enumerate(recipe.steps):
+        if should_cancel and should_cancel():
+            raise Canceled("canceled between cascade levels")
+        key = (recipe.family, step.level)
+        feature = networks.encoders[key](x)
+        level_regions = None
+        if regions is not None:
+            level_regions = F.interpolate(regions, size=feature.shape[-2:], mode="nearest")
+            level_regions = level_regions[0, 0].long()
+        stats = content_stats(i, step.level, flatten(feature)) if content_stats else None
+        level_styles = [s.levels[step.level] for s in styles]
+        target = transform(feature, step.transform, level_styles, weights, level_regions, stats)
+        x = networks.decoders[key](blend(target, feature, alpha * step.strength)).clamp(0, 1)
+        if progress:
+            # min(): 0.2 + 0.8 is a hair above 1.0 in floats
+            progress(
+                ProgressEvent(
+                    f"level {step.level}", min(1.0, 0.2 + 0.8 * (i + 1) / len(recipe.steps))
+                )
+            )
+    return crop(x, size)
+
+
+def transform(
+    feature: torch.Tensor,
+    kind: Transform,
+    styles: Sequence[LevelStyle],
+    weights: Sequence[float],
+    regions: torch.Tensor | None = None,
+    stats: Covariance | None = None,
+) -> torch.Tensor:
+    """AdaIN or WCT of (1, C, H, W) ``feature`` toward each style, blended by weight or
+    assigned by region. ``stats`` replaces the content's own statistics (not with regions:
+    each region's statistics are its own, as in the AdaIN paper's §7)."""
+    f = flatten(feature)
+    if regions is not None:
+        out = f.clone()
+        index = regions.flatten()
+        for i, s in enumerate(styles):
+            picked = index == i
+            if picked.sum() >= 2:
+                out[:, picked] = _apply(kind, f[:, picked], s, None)
+        return unflatten(out, feature)
+    if len(styles) == 1:
+        return unflatten(_apply(kind, f, styles[0], stats), feature)  # not 1.0 · x + 0
+    if stats is None and kind == "wct":
+        stats = Covariance.of(f)  # once for all styles
+    mixed = sum(
+        w * _apply(kind, f, s, stats) for w, s in zip(weights, styles, strict=True) if w > 0
+    )
+    return unflatten(mixed, feature)
+
+
+def _apply(
+    kind: Transform, f: torch.Tensor, style: LevelStyle, stats: Covariance | None
+) -> torch.Tensor:
+    if kind == "adain":
+        content = stats.mean_std() if stats is not None else None
+        if content is not None:
+            content = (content[0].to(f), content[1].to(f))
+        return adaptive_instance_normalization(f, style.mean.to(f), style.std.to(f), content)
+    return whiten_color_transform(f, style.covariance, stats)
+
+
+def regions_from_mask(
+    mask: Image.Image, size: tuple[int, int], n_styles: int, device: torch.device
+) -> torch.Tensor:
+    """Mask → (H, W) style index per pixel: grey levels split into ``n_styles`` equal bands
+    (two styles: black selects the first, white the second). The mask's fit is checked by
+    ``models.params.check_inputs``; here it is only resized to ``size`` (width, height)."""
+    grey = to_tensor(mask.convert("L").convert("RGB").resize(size, Image.NEAREST), device)[0, 0]
+    return (grey * n_styles).floor().clamp(max=n_styles - 1).long()
