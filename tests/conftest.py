@@ -1,5 +1,6 @@
-"""Fixtures shared by tests/service and tests/workers: the real Redis at REDIS_URL under a
-key prefix unique to this test session, and real worker processes.
+"""Fixtures shared by the tests: the real Redis at REDIS_URL under a key prefix unique to
+this test session, real worker processes, and the API in-process (``Api``) or as a real
+uvicorn process on a free port (``ApiProcess``, for HTTP clients and browsers).
 
 Nothing here is faked: workers are ``python -m workers.cli worker`` subprocesses with the
 real weights (STYLIZE_WEIGHTS_DIR, default ../shared/weights). Worker heartbeats are
@@ -11,7 +12,9 @@ import io
 import os
 import random
 import signal
+import socket
 import subprocess
+import sys
 import time
 import uuid
 import warnings
@@ -45,6 +48,7 @@ FAST_WORKER_SETTINGS = {
     "STYLIZE_WORKER_MAINTENANCE": "1",
 }
 WORKER_START_TIMEOUT = 120.0  # seconds: importing torch on a loaded 2-core machine is slow
+API_START_TIMEOUT = 60.0  # seconds; importing FastAPI on a loaded 2-core machine
 CONTENT = SHARED / "testdata" / "content" / "chicago.jpg"
 STYLE = SHARED / "testdata" / "style" / "sketch.png"
 SMALL = {"size": "128", "style_size": "128"}  # keeps a real job around a second
@@ -309,6 +313,86 @@ def api(make_api: Callable[..., Api], ready_worker: WorkerProcess) -> Api:
 def api_without_worker(make_api: Callable[..., Api], prefix: str) -> Api:
     """The app on a prefix no worker listens to: jobs stay queued."""
     return make_api(key_prefix=prefix)
+
+
+# --- the API as a process ------------------------------------------------------------------
+
+
+class ApiProcess:
+    """``uvicorn service.app:create_app --factory`` on a free port, its log in a file."""
+
+    def __init__(self, prefix: str, log_dir: Path, **env: str) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.log_path = log_dir / f"api-{prefix}.log"
+        environment = {**os.environ, "REDIS_URL": REDIS_URL, "STYLIZE_KEY_PREFIX": prefix, **env}
+        command = [sys.executable, "-m", "uvicorn", "service.app:create_app", "--factory"]
+        command += ["--host", "127.0.0.1", "--port", str(self.port)]
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
+            )
+        self._wait_healthy()
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + API_START_TIMEOUT
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the API exited:\n{self.log()}")
+            try:
+                if httpx.get(self.url + "healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"the API did not answer in {API_START_TIMEOUT} s:\n{self.log()}"
+                )
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+
+@pytest.fixture(scope="session")
+def launch_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., ApiProcess]]:
+    """``launch_api(prefix, **env)``: an API process stopped at the end of the session at
+    the latest (for module- and session-scoped fixtures)."""
+    started: list[ApiProcess] = []
+    log_dir = tmp_path_factory.mktemp("api")
+
+    def launch(prefix: str, **env: str) -> ApiProcess:
+        started.append(ApiProcess(prefix, log_dir, **env))
+        return started[-1]
+
+    yield launch
+    for api in started:
+        api.stop()
+
+
+@pytest.fixture
+def start_api(tmp_path: Path) -> Iterator[Callable[..., ApiProcess]]:
+    """``start_api(prefix, **env)``: an API of the test's own (e.g. with API keys), stopped
+    at the end of the test. No worker listens on ``prefix`` unless the test starts one."""
+    started: list[ApiProcess] = []
+
+    def start(prefix: str, **env: str) -> ApiProcess:
+        started.append(ApiProcess(prefix, tmp_path, **env))
+        return started[-1]
+
+    yield start
+    for api in started:
+        api.stop()
 
 
 # --- images -------------------------------------------------------------------------------

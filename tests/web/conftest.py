@@ -10,25 +10,18 @@ the way) in ``$STYLIZE_ARTIFACTS_DIR`` (default ``test-artifacts/web``, gitignor
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 CHROMIUM = Path(os.environ.get("STYLIZE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
 ARTIFACTS = Path(os.environ.get("STYLIZE_ARTIFACTS_DIR", ROOT / "test-artifacts" / "web"))
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
-API_START_TIMEOUT = 60.0  # seconds; importing FastAPI on a loaded 2-core machine
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -37,79 +30,17 @@ def _boot_session_worker_early(session_worker):
     return session_worker
 
 
-class ApiProcess:
-    """``uvicorn service.app:create_app --factory`` on a free port, its log in a file."""
-
-    def __init__(self, prefix: str, log_dir: Path, **env: str) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.log_path = log_dir / f"api-{prefix}.log"
-        environment = {**os.environ, "REDIS_URL": REDIS_URL, "STYLIZE_KEY_PREFIX": prefix, **env}
-        command = [sys.executable, "-m", "uvicorn", "service.app:create_app", "--factory"]
-        command += ["--host", "127.0.0.1", "--port", str(self.port)]
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
-            )
-        self._wait_healthy()
-
-    def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + API_START_TIMEOUT
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the API exited:\n{self.log()}")
-            try:
-                if httpx.get(self.url + "healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"the API did not answer in {API_START_TIMEOUT} s:\n{self.log()}"
-                )
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
-
-
 @pytest.fixture(scope="session")
-def web_api(session_prefix: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiProcess]:
-    """The API on the session prefix, where the session worker takes jobs."""
-    api = ApiProcess(session_prefix, tmp_path_factory.mktemp("web-api"))
-    yield api
-    api.stop()
+def web_api(session_prefix: str, launch_api):
+    """The API (tests/conftest.py's ``ApiProcess``) on the session prefix, where the
+    session worker takes jobs."""
+    return launch_api(session_prefix)
 
 
 @pytest.fixture
-def ready_api(web_api: ApiProcess, ready_worker) -> ApiProcess:
+def ready_api(web_api, ready_worker):
     """``web_api`` once the worker has loaded the engine."""
     return web_api
-
-
-@pytest.fixture
-def start_api(tmp_path: Path) -> Iterator[Callable[..., ApiProcess]]:
-    """``start_api(prefix, **env)``: an API of the test's own (e.g. with API keys), stopped
-    at the end of the test. No worker listens on ``prefix`` unless the test starts one."""
-    started: list[ApiProcess] = []
-
-    def start(prefix: str, **env: str) -> ApiProcess:
-        started.append(ApiProcess(prefix, tmp_path, **env))
-        return started[-1]
-
-    yield start
-    for api in started:
-        api.stop()
 
 
 @pytest.fixture(scope="session")
@@ -151,7 +82,7 @@ def open_page(browser: Browser, screens: Screens) -> Iterator[Callable[..., Page
     photographed (pass or fail), and an uncaught JavaScript error fails the test."""
     opened: list[tuple[Page, list[str]]] = []
 
-    def open_(api: ApiProcess, *, phone: bool = False) -> Page:
+    def open_(api, *, phone: bool = False) -> Page:
         context = browser.new_context(
             viewport=PHONE if phone else DESKTOP,
             device_scale_factor=2 if phone else 1,
