@@ -7,14 +7,21 @@ from __future__ import annotations
 import logging
 import math
 import os
+import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
 
-from stylize_client.errors import InvalidParameterError, WaitTimeout
+from stylize_client.errors import (
+    APIConnectionError,
+    InvalidParameterError,
+    WaitTimeout,
+    error_from_response,
+)
+from stylize_client.events import Event, SSEDecoder, parse_event
 from stylize_client.inputs import ImageInput, Upload, to_upload
 from stylize_client.models import Job, Result, Style
 from stylize_client.params import MAX_STYLES, StyleParams
@@ -154,6 +161,41 @@ class ClientBase:
     def _http_options(self) -> dict[str, Any]:
         return {"base_url": self.base_url, "headers": self.headers, "timeout": self.timeout}
 
+    @staticmethod
+    def _request(http: httpx.Client | httpx.AsyncClient, call: Call) -> httpx.Request:
+        return http.build_request(
+            call.method,
+            call.path,
+            params=call.params,
+            data=call.data,
+            files=call.files,
+            headers=call.headers,
+            timeout=call.timeout or httpx.USE_CLIENT_DEFAULT,
+        )
+
+    def _delay_after_error(self, call: Call, attempt: int, error: Exception) -> float:
+        """Seconds to wait before sending ``call`` again after try ``attempt`` failed to
+        get an answer; ``APIConnectionError`` when the retries are spent."""
+        delay = self.retry.delay(attempt)
+        if delay is None:
+            raise APIConnectionError(
+                f"{call.describe()} failed after {attempt} attempt(s): {error!r}"
+            ) from error
+        log.info("%s: %r; retrying in %.2f s", call.describe(), error, delay)
+        return delay
+
+    def _delay_after_answer(self, call: Call, attempt: int, response: httpx.Response) -> float:
+        """Seconds to wait before sending ``call`` again after try ``attempt`` got the
+        error ``response`` (already read); its typed error when it is not to be retried."""
+        error = error_from_response(response)
+        delay = None
+        if self.retry.retries_status(response.status_code):
+            delay = self.retry.delay(attempt, error.retry_after)
+        if delay is None:
+            raise error
+        log.info("%s: %s; retrying in %.2f s", call.describe(), error, delay)
+        return delay
+
     # --- answers --------------------------------------------------------------------------
 
     @staticmethod
@@ -187,6 +229,77 @@ class ClientBase:
                 except ValueError:
                     return False
         return False
+
+
+class Pages:
+    """Where a listing is: the next page to ask for, and which of a page's jobs to give."""
+
+    def __init__(self, status: str | None, limit: int | None, page_size: int) -> None:
+        check_page_size(page_size)
+        self.status, self.limit, self.page_size = status, limit, page_size
+        self.cursor: str | None = None
+        self.seen = 0
+        self.done = False
+
+    def next_size(self) -> int | None:
+        """How many jobs to ask for next; None when the listing is over."""
+        if self.done:
+            return None
+        size = self.page_size if self.limit is None else min(self.page_size, self.limit - self.seen)
+        return size if size > 0 else None
+
+    def take(self, page: dict[str, Any]) -> Iterator[Job]:
+        for item in page.get("jobs") or []:
+            if self.limit is not None and self.seen >= self.limit:
+                break
+            self.seen += 1
+            yield Job.from_dict(item)
+        self.cursor = page.get("next_cursor")
+        self.done = not self.cursor or not page.get("jobs")
+
+
+class EventFollower:
+    """The state of following one job's event stream across reconnections: the decoder,
+    the last event id (sent back as ``Last-Event-ID``), consecutive failures, the deadline
+    (a ``time.monotonic()`` value, or None)."""
+
+    def __init__(self, job: Job | str, deadline: float | None, retry: RetryPolicy) -> None:
+        self.job_id = job_id(job)
+        self.deadline, self.retry = deadline, retry
+        self.decoder = SSEDecoder()
+        self.last_id: str | None = None
+        self.failures = 0
+
+    def read_timeout(self) -> float | None:
+        """For the next connection; None once the deadline has passed."""
+        if self.deadline is None:
+            return EVENTS_READ_TIMEOUT
+        left = self.deadline - time.monotonic()
+        return min(EVENTS_READ_TIMEOUT, left) if left > 0 else None
+
+    def connected(self) -> None:
+        self.decoder = SSEDecoder()
+
+    def feed(self, line: str) -> Event | None:
+        sse = self.decoder.feed(line)
+        if sse is None:
+            return None
+        self.failures = 0
+        return parse_event(sse)
+
+    def past_deadline(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def reconnect_delay(self, error: Exception) -> float:
+        """Seconds before reconnecting after the stream broke with ``error`` (or ended
+        before ``done``); ``APIConnectionError`` when the retries are spent."""
+        self.last_id = self.decoder.last_event_id or self.last_id
+        self.failures += 1
+        delay = self.retry.delay(self.failures)
+        if delay is None:
+            raise APIConnectionError(f"events of job {self.job_id}: {error!r}") from error
+        log.info("events of job %s: %r; reconnecting in %.2f s", self.job_id, error, delay)
+        return delay
 
 
 def job_id(job: Job | str) -> str:

@@ -15,18 +15,17 @@ from typing import Any
 import httpx
 
 from stylize_client._base import (
-    EVENTS_READ_TIMEOUT,
     MAX_PREFER_WAIT,
     POLL_INTERVAL,
     Call,
     ClientBase,
-    check_page_size,
-    job_id,
+    EventFollower,
+    Pages,
     log,
     wait_timeout_error,
 )
-from stylize_client.errors import APIConnectionError, StylizeError, error_from_response
-from stylize_client.events import DoneEvent, Event, SSEDecoder, StatusEvent, parse_event
+from stylize_client.errors import APIConnectionError, StylizeError
+from stylize_client.events import DoneEvent, Event, StatusEvent
 from stylize_client.inputs import ImageInput
 from stylize_client.models import Job, Result, Style
 from stylize_client.params import StyleParams
@@ -146,21 +145,10 @@ class Client(ClientBase):
     ) -> Iterator[Job]:
         """This key's jobs, newest first, optionally of one ``status``; at most ``limit``
         of them (all by default), fetched ``page_size`` at a time."""
-        check_page_size(page_size)
-        cursor, seen = None, 0
-        while True:
-            size = page_size if limit is None else min(page_size, limit - seen)
-            if size <= 0:
-                return
-            page = self._send(self._jobs_call(status, size, cursor)).json()
-            for item in page.get("jobs") or []:
-                if limit is not None and seen >= limit:
-                    return
-                yield Job.from_dict(item)
-                seen += 1
-            cursor = page.get("next_cursor")
-            if not cursor or not page.get("jobs"):
-                return
+        pages = Pages(status, limit, page_size)
+        while (size := pages.next_size()) is not None:
+            page = self._send(self._jobs_call(status, size, pages.cursor)).json()
+            yield from pages.take(page)
 
     def events(self, job: Job | str) -> Iterator[Event]:
         """The job's live events (``StatusEvent``, ``ProgressEvent``, ``PreviewEvent``),
@@ -186,74 +174,40 @@ class Client(ClientBase):
         attempt = 0
         while True:
             attempt += 1
-            request = self._http.build_request(
-                call.method,
-                call.path,
-                params=call.params,
-                data=call.data,
-                files=call.files,
-                headers=call.headers,
-                timeout=call.timeout or httpx.USE_CLIENT_DEFAULT,
-            )
             try:
-                response = self._http.send(request, stream=stream)
+                response = self._http.send(self._request(self._http, call), stream=stream)
             except RETRYABLE_ERRORS as error:
-                delay = self.retry.delay(attempt)
-                if delay is None:
-                    raise APIConnectionError(
-                        f"{call.describe()} failed after {attempt} attempt(s): {error!r}"
-                    ) from error
-                log.info("%s: %r; retrying in %.2f s", call.describe(), error, delay)
-                time.sleep(delay)
+                time.sleep(self._delay_after_error(call, attempt, error))
                 continue
             if response.is_error:
                 if stream:
                     response.read()
                     response.close()
-                error = error_from_response(response)
-                if self.retry.retries_status(response.status_code):
-                    delay = self.retry.delay(attempt, error.retry_after)
-                    if delay is not None:
-                        log.info("%s: %s; retrying in %.2f s", call.describe(), error, delay)
-                        time.sleep(delay)
-                        continue
-                raise error
+                time.sleep(self._delay_after_answer(call, attempt, response))
+                continue
             return response
 
     def _events(self, job: Job | str, deadline: float | None) -> Iterator[Event]:
         """Events until ``done`` (or until ``deadline``, a ``time.monotonic()`` value)."""
-        failures, last_id = 0, None
-        while True:
-            read_timeout = EVENTS_READ_TIMEOUT
-            if deadline is not None:
-                read_timeout = min(read_timeout, deadline - time.monotonic())
-                if read_timeout <= 0:
-                    return
-            response = self._send(self._events_call(job, read_timeout, last_id), stream=True)
-            decoder = SSEDecoder()
+        follow = EventFollower(job, deadline, self.retry)
+        while (read_timeout := follow.read_timeout()) is not None:
+            call = self._events_call(job, read_timeout, follow.last_id)
+            response = self._send(call, stream=True)
+            follow.connected()
             try:
                 for line in response.iter_lines():
-                    sse = decoder.feed(line)
-                    if sse is None:
-                        continue
-                    failures = 0
-                    event = parse_event(sse)
-                    yield event
-                    if isinstance(event, DoneEvent):
-                        return
+                    event = follow.feed(line)
+                    if event is not None:
+                        yield event
+                        if isinstance(event, DoneEvent):
+                            return
                 error: Exception = APIConnectionError("the event stream ended before done")
             except httpx.ReadTimeout as timeout:
-                if deadline is not None and time.monotonic() >= deadline:
+                if follow.past_deadline():
                     return
                 error = timeout
             except RETRYABLE_ERRORS as broken:
                 error = broken
             finally:
                 response.close()
-            last_id = decoder.last_event_id or last_id
-            failures += 1
-            delay = self.retry.delay(failures)
-            if delay is None:
-                raise APIConnectionError(f"events of job {job_id(job)}: {error!r}") from error
-            log.info("events of job %s: %r; reconnecting in %.2f s", job_id(job), error, delay)
-            time.sleep(delay)
+            time.sleep(follow.reconnect_delay(error))
