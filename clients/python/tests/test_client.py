@@ -12,6 +12,7 @@ from stylize_client import (
     APIConnectionError,
     Client,
     DoneEvent,
+    GatysParams,
     InvalidParameterError,
     JobNotFinishedError,
     ProgressEvent,
@@ -20,6 +21,7 @@ from stylize_client import (
     ServiceUnavailableError,
     StatusEvent,
     Style,
+    StyleParams,
     WaitTimeout,
 )
 
@@ -101,6 +103,23 @@ def test_uploaded_styles_are_sent_as_style_ids(server, client):
     form = server.requests("POST /stylize")[0].form()
     assert "style" not in form
     assert [value for _, _, value in form["style_id"]] == [b"d" * 64, b"e" * 64]
+
+
+def test_keywords_refine_a_params_object_and_are_checked_with_it(server, client):
+    server.script("POST /stylize", accepted())
+    base = StyleParams(method="adain", gatys=GatysParams(iterations=5))
+
+    client.stylize(JPEG, PNG, params=base, alpha=0.5)
+    with pytest.raises(InvalidParameterError) as caught:
+        client.stylize(JPEG, PNG, params=base, alpah=0.5)
+
+    form = server.requests()[0].form()
+    assert {name: form[name][0][2] for name in ("method", "alpha", "gatys.iterations")} == {
+        "method": b"adain",
+        "alpha": b"0.5",
+        "gatys.iterations": b"5",
+    }
+    assert caught.value.field == "alpah"
 
 
 def test_bad_parameters_are_refused_before_anything_is_sent(server, client):

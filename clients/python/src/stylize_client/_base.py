@@ -10,7 +10,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import httpx
@@ -71,7 +71,7 @@ class ClientBase:
         self.api_key = api_key if api_key is not None else os.environ.get("STYLIZE_API_KEY")
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
-        self.headers = {"User-Agent": user_agent or USER_AGENT, "Accept": "application/json"}
+        self.headers = {"User-Agent": user_agent or USER_AGENT}
         if self.api_key:
             self.headers["Authorization"] = f"Bearer {self.api_key}"
 
@@ -95,8 +95,8 @@ class ClientBase:
         webhook_events: str | Sequence[str] | None,
     ) -> Call:
         """Every check the client can make, then the multipart form, read once."""
-        if values:
-            params = replace(params, **values) if params else StyleParams.of(values)
+        if values:  # keywords refine ``params``, checked as one set
+            params = StyleParams.of({**(asdict(params) if params else {}), **values})
         data: dict[str, Any] = dict((params or StyleParams()).form())
         files: list[tuple[str, Upload]] = [("content", to_upload(content, "content"))]
         style_files, style_ids = _split_styles(style, style_id)
