@@ -2,8 +2,8 @@
 
 Pillow (with pillow-heif for HEIC/HEIF) and the standard library only, no torch, so the
 API process can validate an upload synchronously with exactly the checks the worker will
-apply. Every failure is a typed
-error from ``models.errors`` naming the ``field``; nothing raw from Pillow escapes.
+apply. Every failure is a typed error from ``models.errors`` naming the ``field``; nothing
+raw from Pillow escapes.
 
 Decoded images are always upright (EXIF orientation applied), 8-bit and metadata-free:
 transparency is flattened onto white, 16/32-bit and float pixels are scaled (not clipped)
@@ -48,7 +48,11 @@ SUPPORTED_INPUT_FORMATS: frozenset[str] = frozenset(
 _PILLOW_OPENERS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF") + (
     ("AVIF", "HEIF") if _AVIF else ("HEIF",)
 )
-_EXPECTED = f"JPEG, PNG, WebP, BMP, TIFF, GIF, HEIC{', AVIF' if _AVIF else ''} or HEIF expected"
+_EXPECTED = (
+    "JPEG, PNG, WebP, BMP, TIFF, GIF, HEIC/HEIF or AVIF expected"
+    if _AVIF
+    else "JPEG, PNG, WebP, BMP, TIFF, GIF or HEIC/HEIF expected"
+)
 
 _HIGH_DEPTH_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
