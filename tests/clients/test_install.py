@@ -3,6 +3,7 @@ site-packages, nothing of the server) without pulling torch, and its own tests p
 there against the installed copy."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -31,7 +32,11 @@ def test_the_client_installs_alone_without_torch_and_its_tests_pass(tmp_path):
     run(sys.executable, "-m", "venv", tmp_path / "venv")
     python = tmp_path / "venv" / "bin" / "python"
 
-    run(python, "-m", "pip", "install", "--quiet", f"{CLIENT}[test,image]")
+    # A clean copy: building in place would leave build/ and *.egg-info in the checkout,
+    # and a stale build/lib can carry deleted modules into the next wheel.
+    source = tmp_path / "stylize-client"
+    shutil.copytree(CLIENT, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "*cache*"))
+    run(python, "-m", "pip", "install", "--quiet", f"{source}[test,image]")
 
     installed = run(
         python,
@@ -46,5 +51,6 @@ def test_the_client_installs_alone_without_torch_and_its_tests_pass(tmp_path):
     requirements = run(python, "-m", "pip", "show", "stylize-client")
     assert "Requires: httpx" in requirements
 
-    output = run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", cwd=CLIENT)
+    shutil.rmtree(source / "src")  # the tests must find the installed copy, not this one
+    output = run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", cwd=source)
     assert " passed" in output and "failed" not in output
