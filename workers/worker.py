@@ -24,13 +24,22 @@ How a job survives ``kill -9`` of its worker (RQ 3.0):
 An idle worker blocks on the queue for at most one heartbeat interval, so its heartbeat
 and maintenance run on time too. Each heartbeat also renews the worker's entry in
 ``contract.presence``, which ``/readyz`` counts as a live worker.
+
+When Redis goes away, RQ's loop ends (or never starts); ``run_worker`` starts it again
+with a capped exponential backoff, one log line per attempt. A loop that lost Redis
+mid-job cannot deregister, and Redis's append-only file keeps its registration, so a
+new loop takes over a registration of its own name that is provably stale
+(``StylizeWorker.register_birth``) instead of waiting for it to expire.
 """
 
 import logging
+import os
 import threading
 import time
 from contextlib import suppress
+from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -38,6 +47,7 @@ from rq import SimpleWorker
 from rq.executions import Execution
 from rq.job import Job
 from rq.queue import Queue
+from rq.utils import now, utcparse
 from rq.worker import WorkerStatus
 
 from contract import presence
@@ -47,31 +57,52 @@ from contract.settings import Settings, connect_redis
 
 log = logging.getLogger("stylize.worker")
 
-RESTART_DELAY = 2.0  # seconds before a worker loop that lost Redis starts again
+FIRST_RETRY = 1.0  # seconds before the first new attempt after the loop ended
+MAX_RETRY = 5.0  # the backoff's cap: a worker is back within this long of Redis
 
 
 def run_worker(
     settings: Settings, kinds: list[QueueKind], name: str, *, burst: bool, log_level: str
 ) -> int:
-    """Load the engine, then work; if the loop ends because Redis went away, start it
-    again (same engine, same name) until Redis is back or the process is stopped."""
+    """Load the engine, then work; if the loop ends because Redis went away (or was never
+    there), start it again (same engine, same name) until the process is stopped, waiting
+    ``FIRST_RETRY`` seconds, then twice as long each time up to ``MAX_RETRY``."""
     from workers.engine import load_engine
 
     served = [method for method, kind in QUEUE_FOR_METHOD.items() if kind in kinds]
     load_engine(settings, warm_up=served if settings.worker_warm_up else ())
     connection = connect_redis(settings)
     queues = [settings.keys.queue(kind) for kind in kinds]
+    delay = FIRST_RETRY
     while True:
         worker = None
         try:
             worker = StylizeWorker(queues, settings=settings, connection=connection, name=name)
             worker.work(burst=burst, logging_level=log_level.upper())
-        except (RedisError, ValueError) as error:  # ValueError: RQ says the name is taken
-            log.warning("worker loop stopped: %s", error)
+            reason = "the worker loop ended"
+        except RedisError as error:
+            reason = f"cannot reach Redis at {redis_address(settings.redis_url)} ({error})"
+        except NameTaken as error:
+            reason = str(error)
         if burst or (worker is not None and worker.stop_requested):
             return 0
-        log.warning("worker loop ended unexpectedly; restarting in %.0f s", RESTART_DELAY)
-        time.sleep(RESTART_DELAY)
+        if worker is not None and worker.birth_date is not None:
+            delay = FIRST_RETRY  # it had been working: start the backoff afresh
+        with suppress(RedisError):  # not taking jobs now: /readyz must not count it
+            presence.leave(connection, settings.keys, name)
+        log.warning("%s; next attempt in %.0f s", reason, delay)
+        time.sleep(delay)
+        delay = min(delay * 2, MAX_RETRY)
+
+
+def redis_address(url: str) -> str:
+    """The Redis URL without its credentials, for log lines."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
+class NameTaken(Exception):
+    """A live worker elsewhere is registered under this worker's name."""
 
 
 class StylizeWorker(SimpleWorker):
@@ -107,10 +138,53 @@ class StylizeWorker(SimpleWorker):
             pipeline if pipeline is not None else self.connection, self.keys, self.name, self.lease
         )
 
+    def register_birth(self) -> None:
+        """RQ refuses a name that is registered without a death date. Such a registration
+        is taken over when it is stale (``_registration_is_stale``); a live one elsewhere
+        is ``NameTaken``."""
+        registered = self.connection.hgetall(self.key)
+        if registered and b"death" not in registered:
+            if not self._registration_is_stale(registered):
+                raise NameTaken(
+                    f"a live worker named {self.name!r} is registered (host "
+                    f"{registered.get(b'hostname', b'?').decode()}, pid "
+                    f"{registered.get(b'pid', b'?').decode()}); worker names must be unique"
+                )
+            log.info("worker %s: taking over its stale registration", self.name)
+            self.register_death()
+        super().register_birth()
+
+    def _registration_is_stale(self, registered: dict[bytes, bytes]) -> bool:
+        """Left by this very process (a loop that lost Redis before it could deregister),
+        by a process of this host that is gone, or silent for longer than a lease."""
+        pid = int(registered.get(b"pid", b"0") or 0)
+        here = registered.get(b"hostname", b"").decode() == self.hostname
+        if here and (pid == os.getpid() or not _process_exists(pid)):
+            return True
+        heartbeat = registered.get(b"last_heartbeat")
+        return heartbeat is None or now() - utcparse(heartbeat.decode()) > timedelta(
+            seconds=self.lease
+        )
+
     def register_death(self) -> None:
-        with suppress(RedisError):
+        """Deregister, if Redis lets us: when it does not, the next loop (or process) of
+        this name takes the registration over."""
+        try:
             presence.leave(self.connection, self.keys, self.name)
-        super().register_death()
+            super().register_death()
+        except RedisError as error:
+            log.warning("worker %s: could not deregister: %s", self.name, error)
+
+    def unsubscribe(self) -> None:
+        """Stop listening for RQ's commands, even when Redis is gone (or each new loop
+        would leave a pubsub thread behind)."""
+        try:
+            super().unsubscribe()
+        except RedisError:
+            self.pubsub_thread.stop()
+            self.pubsub_thread.join(timeout=1)
+            with suppress(RedisError):
+                self.pubsub.close()
 
     def request_stop(self, signum: int, frame: Any) -> None:
         self.stop_requested = True
@@ -121,6 +195,18 @@ class StylizeWorker(SimpleWorker):
         with _LeaseKeeper(self, job, execution):
             self.perform_job(job, queue, execution)
         self.set_state(WorkerStatus.IDLE)
+
+
+def _process_exists(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class _LeaseKeeper:

@@ -151,7 +151,11 @@ class ApiServer(LoggedProcess):
 
 
 class RedisServer:
-    """A ``redis-server`` of a test's own on a free port, to stop and start at will."""
+    """A ``redis-server`` of a test's own on a free port, to stop and start at will.
+
+    ``args`` are redis-server options; the default keeps nothing on disk. For one that
+    survives restarts: ``RedisServer("--appendonly", "yes", "--dir", str(tmp_path))``.
+    """
 
     def __init__(self, *args: str) -> None:
         self.port = free_port()
@@ -173,8 +177,13 @@ class RedisServer:
                     raise
                 time.sleep(0.05)
 
-    def stop(self) -> None:
+    @property
+    def running(self) -> bool:
+        return self.process is not None
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        """SIGTERM: Redis saves and exits; SIGKILL: it dies at once, as in a crash."""
         if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+            self.process.send_signal(sig)
+            self.process.wait(timeout=30)
             self.process = None
