@@ -21,6 +21,12 @@ How a job survives ``kill -9`` of its worker (RQ 3.0):
    (``Retry(max=STYLIZE_RETRY_LIMIT)``), or fails it (the callback records
    ``worker_lost``).
 
+Taking a job is atomic, whatever the number of queues: ``StylizeQueue.dequeue_any`` moves
+the job id from its queue into the queue's intermediate list in one step (RQ itself does
+this only for a worker of one queue, and pops with BLPOP otherwise, so a worker killed
+between the pop and step 1 lost the job). RQ's maintenance re-queues a job left in an
+intermediate list by a worker that died before step 1.
+
 An idle worker blocks on the queue for at most one heartbeat interval, so its heartbeat
 and maintenance run on time too. Each heartbeat also renews the worker's entry in
 ``contract.presence``, which ``/readyz`` counts as a live worker.
@@ -33,9 +39,11 @@ new loop takes over a registration of its own name that is provably stale
 """
 
 import logging
+import math
 import os
 import threading
 import time
+from collections.abc import Iterable
 from contextlib import suppress
 from datetime import timedelta
 from typing import Any
@@ -44,10 +52,12 @@ from urllib.parse import urlsplit
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import SimpleWorker
+from rq.exceptions import DequeueTimeout
 from rq.executions import Execution
+from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job
 from rq.queue import Queue
-from rq.utils import now, utcparse
+from rq.utils import as_text, now, utcparse
 from rq.worker import WorkerStatus
 
 from contract import presence
@@ -105,7 +115,71 @@ class NameTaken(Exception):
     """A live worker elsewhere is registered under this worker's name."""
 
 
+_MOVE_FIRST = """
+for i = 1, #KEYS, 2 do
+  local id = redis.call('LMOVE', KEYS[i], KEYS[i + 1], 'LEFT', 'RIGHT')
+  if id then return {KEYS[i], id} end
+end
+return false
+"""
+
+BLOCK_SLICE = 1  # seconds an idle worker of several queues blocks on its first queue at a time
+
+
+class StylizeQueue(Queue):
+    """RQ's queue, with a pop that is atomic for any number of queues."""
+
+    @classmethod
+    def dequeue_any(
+        cls,
+        queues: Iterable[Queue],
+        timeout: int | None,
+        connection: Redis,
+        job_class: Any = None,
+        serializer: Any = None,
+        death_penalty_class: Any = None,
+    ) -> tuple[Job, Queue] | None:
+        """The first job of the first non-empty queue, moved into that queue's
+        intermediate list by one Lua script (``LMOVE``, Redis 6.2). When all are empty,
+        block (``BLMOVE``) on the first queue, ``BLOCK_SLICE`` seconds at a time while
+        there are others to look at again, until ``timeout`` (``DequeueTimeout``); a
+        ``timeout`` of None does not block."""
+        queues = list(queues)
+        keys = [key for queue in queues for key in (queue.key, _intermediate(queue.key))]
+        move_first = connection.register_script(_MOVE_FIRST)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            popped = move_first(keys=keys)
+            if not popped and deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise DequeueTimeout(timeout, [queue.key for queue in queues])
+                wait = math.ceil(left) if len(queues) == 1 else min(BLOCK_SLICE, math.ceil(left))
+                job_id = connection.blmove(keys[0], keys[1], wait)
+                popped = [keys[0], job_id] if job_id is not None else None
+            if not popped:
+                if deadline is None:
+                    return None
+                continue
+            queue_key, job_id = (as_text(part) for part in popped)
+            fetched = cls._fetch_dequeued_job(
+                connection,
+                queue_key,
+                job_id,
+                job_class=job_class,
+                serializer=serializer,
+                death_penalty_class=death_penalty_class,
+            )
+            if fetched is not None:
+                return fetched
+
+
+def _intermediate(queue_key: str) -> str:
+    return IntermediateQueue.get_intermediate_queue_key(queue_key)
+
+
 class StylizeWorker(SimpleWorker):
+    queue_class = StylizeQueue
     # Back off at most this long between attempts to reach Redis while idle (RQ: 60 s).
     max_connection_wait_time = 5.0
 
@@ -189,6 +263,11 @@ class StylizeWorker(SimpleWorker):
     def request_stop(self, signum: int, frame: Any) -> None:
         self.stop_requested = True
         super().request_stop(signum, frame)
+
+    def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
+        """Every pop left the job in its queue's intermediate list (``StylizeQueue``), not
+        only a single-queue worker's, so take it out once the run is registered."""
+        super().prepare_job_execution(job, remove_from_intermediate_queue=True)
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         execution = self.prepare_execution(job)
