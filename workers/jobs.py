@@ -1,10 +1,12 @@
 """The RQ job: read the inputs from Redis, run the engine, write the outcome to Redis.
 
-``run_stylize_job`` never raises for a job's own failure. Every outcome, including each
-engine error, a timeout or a bug, is written to the job record as ``succeeded``,
-``failed`` (with a code and message) or ``canceled``, and the worker goes on to the next
-job. RQ's retry is therefore used for one thing only: a worker that died mid-job, which
-RQ reports to ``on_job_failure`` as ``AbandonedJobError`` when it re-queues the job.
+Every outcome, including each engine error, a timeout or a bug, is written to the job
+record as ``succeeded``, ``failed`` (with a code and message) or ``canceled``, and the
+worker goes on to the next job. A failed job then raises ``JobFailed``, so that RQ's own
+view (its failed registry, rq-dashboard) agrees with the record; the worker never
+retries it (``StylizeWorker.handle_exception``): running it again would fail the same
+way. RQ's retry is used for one thing only: a worker that died mid-job, which RQ
+reports to ``on_job_failure`` as ``AbandonedJobError`` when it re-queues the job.
 """
 
 import hashlib
@@ -41,6 +43,14 @@ class ResultTooLarge(StylizeError):
     code = "result_too_large"
 
 
+class JobFailed(Exception):
+    """The job failed for a reason of its own, already in its record: ``code: message``."""
+
+    def __init__(self, error: JobError) -> None:
+        super().__init__(f"{error.code}: {error.message}")
+        self.error = error
+
+
 @dataclass
 class Outcome:
     status: JobStatus
@@ -50,7 +60,8 @@ class Outcome:
 
 
 def run_stylize_job(job_id: str, key_prefix: str) -> str:
-    """Run one job; returns its final status (RQ keeps it, nobody needs it)."""
+    """Run one job; returns its final status (RQ keeps it, nobody needs it), or raises
+    ``JobFailed`` once a failure is recorded."""
     engine = current_engine()
     store = JobStore(engine.redis, Keys(key_prefix))
     record = store.get(job_id)
@@ -96,14 +107,16 @@ def run_stylize_job(job_id: str, key_prefix: str) -> str:
             "internal_error", "the worker hit an unexpected error; it has been logged"
         )
     _finish(store, record, outcome, time.monotonic() - clock)
+    if outcome.error is not None:
+        raise JobFailed(outcome.error)
     return outcome.status.value
 
 
 def on_job_failure(job: Job, connection: Any, exc_type: type, exc: BaseException, tb: Any) -> None:
     """RQ's failure callback. ``AbandonedJobError``: the worker running the job died
     (SIGKILL, OOM, lost machine) and its lease expired; RQ re-queues the job if it has
-    retries left. Anything else: the job function raised, which it only does when Redis
-    itself failed under it."""
+    retries left. ``JobFailed``: the record already says why. Anything else: the job
+    function raised, which it only does when Redis itself failed under it."""
     job_id, key_prefix = job.args
     store = JobStore(connection, Keys(key_prefix))
     record = store.get(job_id)

@@ -64,6 +64,7 @@ from contract import presence
 from contract.jobs import QUEUE_FOR_METHOD
 from contract.keys import Keys, QueueKind
 from contract.settings import Settings, connect_redis
+from workers.jobs import JobFailed
 
 log = logging.getLogger("stylize.worker")
 
@@ -263,6 +264,15 @@ class StylizeWorker(SimpleWorker):
     def request_stop(self, signum: int, frame: Any) -> None:
         self.stop_requested = True
         super().request_stop(signum, frame)
+
+    def handle_exception(self, job: Job, *exc_info: Any) -> None:
+        """A ``JobFailed`` job failed for its own reasons (bad input, timeout, a bug), is
+        recorded and logged, and would fail again: RQ files it as failed, with the error,
+        and does not retry it (its ``Retry`` is for lost workers). Anything else is RQ's."""
+        if isinstance(exc_info[1], JobFailed):
+            job.retries_left = 0
+            return
+        super().handle_exception(job, *exc_info)
 
     def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
         """Every pop left the job in its queue's intermediate list (``StylizeQueue``), not
