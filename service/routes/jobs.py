@@ -12,14 +12,14 @@ from contract.settings import Settings
 from contract.store import JobStore
 from models.errors import InvalidParameter
 from models.params import check_inputs
-from service.deps import CurrentKey, SettingsDep, StoreDep
+from service.deps import CurrentKey, KeyedRoute, SettingsDep, StoreDep
 from service.errors import Conflict, NotFound
 from service.forms import StylizeForm
 from service.queueing import cancel_job, enqueue_job, queue_position, wait_for_job
 from service.schemas import ERROR_RESPONSES, JobLinks, JobOut, job_out
 from service.uploads import Upload, check_image, read_upload
 
-router = APIRouter(tags=["jobs"])
+router = APIRouter(tags=["jobs"], route_class=KeyedRoute)
 
 PreferHeader = Annotated[
     str | None, Header(description="`wait=N`: answer when done, or after N s (at most 60).")

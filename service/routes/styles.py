@@ -12,12 +12,12 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from contract.jobs import SHA256_PATTERN
-from service.deps import CurrentKey, SettingsDep, StoreDep
+from service.deps import CurrentKey, KeyedRoute, SettingsDep, StoreDep
 from service.errors import NotFound
 from service.schemas import ERROR_RESPONSES, StyleOut
 from service.uploads import check_image, read_upload
 
-router = APIRouter(tags=["styles"])
+router = APIRouter(tags=["styles"], route_class=KeyedRoute)
 
 
 @router.post(
