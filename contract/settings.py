@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     max_size: int = Field(
         2048, ge=1, le=MAX_SIDE, description="Largest `size` / `style_size` a job may ask for."
     )
+    header_timeout: float = Field(
+        10.0, gt=0, description="Seconds a client may take to send a request's headers."
+    )
+    body_timeout: float = Field(
+        60.0, gt=0, description="Seconds a client may take to send a request body (408 after)."
+    )
 
     # -- jobs --------------------------------------------------------------------------------
     job_ttl: int = Field(3600, gt=0, description="Seconds inputs, jobs and results are kept.")

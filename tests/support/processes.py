@@ -20,6 +20,7 @@ from redis import Redis
 from cli.worker import worker_command
 from contract.keys import Keys
 from contract.presence import live_workers
+from service.http11 import PROTOCOL
 from tests.support.keyspace import REDIS_URL
 from tests.support.paths import ROOT, WEIGHTS
 
@@ -122,13 +123,14 @@ class WorkerProcess(LoggedProcess):
 
 
 class ApiServer(LoggedProcess):
-    """``uvicorn service.app:create_app --factory`` on a free port, answering /healthz."""
+    """``uvicorn service.app:create_app --factory`` on a free port, answering /healthz,
+    with the header timeout of ``service.http11``, as the API is meant to be run."""
 
     def __init__(self, prefix: str, log_dir: Path, redis_url: str = REDIS_URL, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         command = [sys.executable, "-m", "uvicorn", "service.app:create_app", "--factory"]
-        command += ["--host", "127.0.0.1", "--port", str(self.port)]
+        command += ["--host", "127.0.0.1", "--port", str(self.port), "--http", PROTOCOL]
         environment = {**os.environ, "REDIS_URL": redis_url, "STYLIZE_KEY_PREFIX": prefix, **env}
         super().__init__(command, environment, log_dir / f"api-{prefix}-{self.port}.log")
         self._wait_healthy()
