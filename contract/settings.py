@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # -- access ------------------------------------------------------------------------------
     api_keys: CommaList = Field((), description="Bearer keys; empty = no authentication.")
     cors_origins: CommaList = Field((), description="Origins allowed to call from a browser.")
+    metrics_token: str = Field(
+        "", description="Bearer token for /metrics; empty = /metrics takes the API keys."
+    )
 
     # -- uploads -----------------------------------------------------------------------------
     max_upload_bytes: int = Field(10 * 2**20, gt=0, description="Per uploaded file.")

@@ -59,6 +59,24 @@ def current_key(
     raise Unauthorized("unknown API key")
 
 
+def metrics_reader(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Who may read ``/metrics``: the holder of ``STYLIZE_METRICS_TOKEN`` when it is set
+    (a scraper needs no client key); otherwise whoever may call the API (anyone when no
+    keys are configured)."""
+    if not settings.metrics_token:
+        current_key(settings, credentials)
+        return
+    given = credentials.credentials.encode() if credentials else b""
+    if not hmac.compare_digest(given, settings.metrics_token.encode()):
+        raise Unauthorized("send `Authorization: Bearer <STYLIZE_METRICS_TOKEN>`")
+
+
+MetricsReader = Depends(metrics_reader)
+
+
 class KeyedRoute(APIRoute):
     """A route that needs a key: the key is checked from the headers before the body is
     read, so an upload without a valid key costs the server nothing. (FastAPI reads a
