@@ -52,7 +52,8 @@ from urllib.parse import urlsplit
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import SimpleWorker
-from rq.exceptions import DequeueTimeout
+from rq.callbacks import execute_failure_callback
+from rq.exceptions import AbandonedJobError, DequeueTimeout
 from rq.executions import Execution
 from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job
@@ -273,6 +274,26 @@ class StylizeWorker(SimpleWorker):
             job.retries_left = 0
             return
         super().handle_exception(job, *exc_info)
+
+    def handle_job_failure(
+        self,
+        job: Job,
+        queue: Queue,
+        started_job_registry: Any = None,
+        exc_string: str = "",
+        execution: Execution | None = None,
+    ) -> None:
+        """Without an execution the job never started: RQ's maintenance found it in an
+        intermediate list, taken by a worker that died before starting it. That is a lost
+        worker, so the job's failure callback hears of it as one (RQ's cleanup does not
+        call it), and the record goes back to queued, or to ``worker_lost`` when RQ has
+        no retry left for it."""
+        if execution is None:
+            abandoned = AbandonedJobError()
+            execute_failure_callback(
+                job, self.death_penalty_class, AbandonedJobError, abandoned, None
+            )
+        super().handle_job_failure(job, queue, started_job_registry, exc_string, execution)
 
     def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
         """Every pop left the job in its queue's intermediate list (``StylizeQueue``), not

@@ -2,6 +2,7 @@
 moves from its queue into that queue's intermediate list in one step, so a worker killed
 before it registers the run leaves the job where RQ's maintenance gives it back."""
 
+import hashlib
 import time
 
 import pytest
@@ -10,6 +11,11 @@ from rq.exceptions import DequeueTimeout
 
 from contract.jobs import JOB_FUNCTION
 from contract.settings import Settings, connect_redis
+from contract.store import JobStore
+from models.params import StyleParams
+from service.queueing import enqueue_job
+from service.uploads import Upload
+from tests.support.images import png_bytes
 from tests.support.keyspace import REDIS_URL
 from workers.worker import StylizeWorker
 
@@ -81,3 +87,25 @@ def test_a_job_whose_worker_died_before_registering_it_is_queued_again(worker, r
 
     assert intermediate(redis, queue) == []
     assert queue.get_job_ids() == [job_id]
+
+
+def test_without_retries_left_such_a_job_fails_as_worker_lost_instead_of_staying_queued(
+    worker, redis, prefix
+):
+    settings = Settings(redis_url=REDIS_URL, key_prefix=prefix, retry_limit=0)
+    store = JobStore(worker.connection, settings.keys)
+    data = png_bytes(8, 8)
+    image = Upload("content", data, hashlib.sha256(data).hexdigest(), "PNG", 8, 8)
+    params = StyleParams(method="gatys")  # the slow queue: the worker's second
+    job_id = enqueue_job(store, settings, "anonymous", params, image, [image], None).id
+    job, queue = pop(worker)  # ... and the worker dies here
+
+    maintenance = queue.intermediate_queue
+    maintenance.cleanup(worker, queue)
+    redis.set(maintenance.get_first_seen_key(job_id), time.time() - 120)
+    maintenance.cleanup(worker, queue)
+
+    record = store.get(job_id)
+    assert record.status == "failed"
+    assert record.error.code == "worker_lost"
+    assert job_id in queue.failed_job_registry.get_job_ids()
