@@ -77,6 +77,8 @@ def run_up(host: str, port: int, workers: int, grace: float) -> int:
                 host,
                 "--port",
                 str(port),
+                "--http",  # uvicorn's h11 protocol with a deadline for the headers
+                "service.http11:H11WithTimeouts",
                 "--log-config",  # JSON logs, uvicorn's access and error lines included
                 str(LOGGING_CONFIG),
             ],  # fmt: skip

@@ -45,8 +45,7 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
         default="fast,slow",
         type=_queue_kinds,
         help="comma-separated, in priority order: fast (adain, wct), slow (gatys); "
-        "default fast,slow. A single queue is the most robust: RQ then moves each job "
-        "atomically from the queue into its in-progress list",
+        "default fast,slow",
     )
     parser.add_argument("--name", help="worker name (default: host.pid); must be unique")
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")

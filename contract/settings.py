@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # -- access ------------------------------------------------------------------------------
     api_keys: CommaList = Field((), description="Bearer keys; empty = no authentication.")
     cors_origins: CommaList = Field((), description="Origins allowed to call from a browser.")
+    metrics_token: str = Field(
+        "", description="Bearer token for /metrics; empty = /metrics takes the API keys."
+    )
 
     # -- uploads -----------------------------------------------------------------------------
     max_upload_bytes: int = Field(10 * 2**20, gt=0, description="Per uploaded file.")
@@ -49,6 +52,12 @@ class Settings(BaseSettings):
     max_side: int = Field(10_000, gt=0, description="Per uploaded image side, pixels.")
     max_size: int = Field(
         2048, ge=1, le=MAX_SIDE, description="Largest `size` / `style_size` a job may ask for."
+    )
+    header_timeout: float = Field(
+        10.0, gt=0, description="Seconds a client may take to send a request's headers."
+    )
+    body_timeout: float = Field(
+        60.0, gt=0, description="Seconds a client may take to send a request body (408 after)."
     )
 
     # -- jobs --------------------------------------------------------------------------------

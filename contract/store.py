@@ -30,6 +30,18 @@ if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) end
 return {1, current}
 """
 
+_FINISH = """
+local current = redis.call('HGET', KEYS[1], 'status')
+if current ~= 'running' and current ~= 'queued' then return {0, current or ''} end
+if redis.call('HGET', KEYS[1], 'attempts') ~= ARGV[1] then return {0, current} end
+local ttl = tonumber(ARGV[2])
+if ARGV[4] == '1' then redis.call('SET', KEYS[2], ARGV[5], 'EX', ttl) end
+redis.call('HSET', KEYS[1], 'status', ARGV[3])
+if #ARGV > 5 then redis.call('HSET', KEYS[1], unpack(ARGV, 6)) end
+redis.call('EXPIRE', KEYS[1], ttl)
+return {1, current}
+"""
+
 _UPDATE_IF_EXISTS = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV))
@@ -48,6 +60,7 @@ class JobStore:
         self.redis = redis
         self.keys = keys
         self._transition = redis.register_script(_TRANSITION)
+        self._finish = redis.register_script(_FINISH)
         self._update = redis.register_script(_UPDATE_IF_EXISTS)
 
     # -- images --------------------------------------------------------------------------
@@ -113,6 +126,27 @@ class JobStore:
         applied, previous = self._transition(keys=[self.keys.job(job_id)], args=args)
         return Transition(bool(applied), JobStatus(previous.decode()) if previous else None)
 
+    def finish(
+        self,
+        job_id: str,
+        attempt: int,
+        to: JobStatus,
+        fields: dict[str, Any],
+        result: bytes | None,
+        ttl: int,
+    ) -> Transition:
+        """End run number ``attempt`` of a job: store its result (if any) and set the
+        final status and ``fields``, in one step, only if the job is still unfinished and
+        ``attempt`` is still its latest run. A run that was given up for lost (its worker
+        paused past its lease) and re-run elsewhere thus never overwrites the newer run's
+        result or status. Record and result are then kept ``ttl`` seconds."""
+        args: list[Any] = [attempt, ttl, to.value, int(result is not None), result or b""]
+        for name, value in encode_fields(fields).items():
+            args += [name, value]
+        keys = [self.keys.job(job_id), self.keys.result(job_id)]
+        applied, previous = self._finish(keys=keys, args=args)
+        return Transition(bool(applied), JobStatus(previous.decode()) if previous else None)
+
     def update(self, job_id: str, fields: dict[str, Any]) -> bool:
         """Set fields of an existing record; False (and no write) if it has expired."""
         args: list[Any] = []
@@ -128,9 +162,6 @@ class JobStore:
         return bool(self.redis.exists(self.keys.cancel(job_id)))
 
     # -- results -------------------------------------------------------------------------
-    def put_result(self, job_id: str, data: bytes, ttl: int) -> None:
-        self.redis.set(self.keys.result(job_id), data, ex=ttl)
-
     def get_result(self, job_id: str) -> tuple[bytes, int] | None:
         """The result bytes and the seconds they will still be kept."""
         with self.redis.pipeline(transaction=False) as pipe:

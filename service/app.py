@@ -2,7 +2,7 @@
 error handlers and middleware. Run it with ``stylize up`` or
 ``uvicorn service.app:create_app --factory``.
 
-A request flows: middleware (CORS, metrics, body cap) → route (``routes/``) → checks
+A request flows: middleware (CORS, metrics, body limits) → route (``routes/``) → checks
 (``forms.py``, ``uploads.py``) → ``queueing.enqueue_job`` → Redis. Workers take it from
 there (``workers/``). Nothing here imports torch.
 """
@@ -18,7 +18,7 @@ from contract.settings import Settings, connect_redis
 from contract.store import JobStore
 from service.errors import install_error_handlers
 from service.metrics import Metrics
-from service.middleware import BodySizeLimit, RequestMetrics
+from service.middleware import BodyLimits, RequestMetrics
 from service.routes import health, jobs, page, styles
 
 DESCRIPTION = """\
@@ -61,7 +61,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     page.mount_static(app)
 
     # Added innermost first: CORS wraps everything, so even a 413 or 401 carries its headers.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodyLimits, max_bytes=settings.max_request_bytes, timeout=settings.body_timeout
+    )
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     if settings.cors_origins:
         app.add_middleware(

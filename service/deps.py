@@ -1,11 +1,14 @@
 """Dependencies of the routes, as ``Annotated`` aliases: ``SettingsDep``, ``RedisDep``,
-``StoreDep`` and ``CurrentKey`` (who is calling, for job and style visibility)."""
+``StoreDep`` and ``CurrentKey`` (who is calling, for job and style visibility); and
+``KeyedRoute``, the route class of the routers whose routes need a key."""
 
 import hashlib
 import hmac
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from redis import Redis
 
@@ -54,6 +57,44 @@ def current_key(
         if hmac.compare_digest(given, key.encode()):
             return owner_id(key)
     raise Unauthorized("unknown API key")
+
+
+def metrics_reader(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Who may read ``/metrics``: the holder of ``STYLIZE_METRICS_TOKEN`` when it is set
+    (a scraper needs no client key); otherwise whoever may call the API (anyone when no
+    keys are configured)."""
+    if not settings.metrics_token:
+        current_key(settings, credentials)
+        return
+    given = credentials.credentials.encode() if credentials else b""
+    if not hmac.compare_digest(given, settings.metrics_token.encode()):
+        raise Unauthorized("send `Authorization: Bearer <STYLIZE_METRICS_TOKEN>`")
+
+
+MetricsReader = Depends(metrics_reader)
+
+
+class KeyedRoute(APIRoute):
+    """A route that needs a key: the key is checked from the headers before the body is
+    read, so an upload without a valid key costs the server nothing. (FastAPI reads a
+    form body before it solves dependencies, ``CurrentKey`` included.) The connection is
+    then closed rather than drained of the unread body."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def checked(request: Request) -> Response:
+            try:
+                current_key(get_settings(request), await _bearer(request))
+            except Unauthorized as refused:
+                refused.headers["Connection"] = "close"
+                raise
+            return await handler(request)
+
+        return checked
 
 
 def owner_id(key: str) -> str:

@@ -9,10 +9,12 @@ silently ignored. The rules that join several inputs are the engine's own
 (``models.params.check_inputs``), run by the route once the uploads are read.
 """
 
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import UploadFile
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import FormData
 
 from models.errors import InvalidParameter
 from models.params import (
@@ -106,6 +108,24 @@ class StylizeForm(BaseModel):
                     f"at most {max_size} pixels on this server (got {value})", field=name
                 )
         return params
+
+
+REPEATABLE = frozenset({"style", "style_id", "style_weights"})
+SINGLE_FIELDS = tuple(
+    field.alias or name
+    for name, field in StylizeForm.model_fields.items()
+    if (field.alias or name) not in REPEATABLE
+)
+"""The fields given at most once; FastAPI would silently keep one of several."""
+
+
+def refuse_repeated(form: FormData, names: Iterable[str] = SINGLE_FIELDS) -> None:
+    """422 naming the first of ``names`` that the form gives more than once."""
+    for name in names:
+        count = len(form.getlist(name))
+        if count > 1:
+            what = "file" if isinstance(form.get(name), UploadFile) else "value"
+            raise InvalidParameter(f"give one `{name}` {what}, not {count}", field=name)
 
 
 def _parse_weights(raw: list[str]) -> list[float]:

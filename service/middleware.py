@@ -1,8 +1,9 @@
-"""ASGI middleware: the request-body cap and the request metrics.
+"""ASGI middleware: the limits on a request body (size and time) and the request metrics.
 
 Plain ASGI rather than ``BaseHTTPMiddleware`` so that neither buffers bodies.
 """
 
+import asyncio
 import json
 import time
 
@@ -12,68 +13,88 @@ from service.errors import error_body
 from service.metrics import Metrics
 
 
-class _BodyTooLarge(Exception):
+class _Refused(Exception):
     pass
 
 
-class BodySizeLimit:
+class BodyLimits:
     """413 for a request body over ``max_bytes``: at once when ``Content-Length`` says so,
-    otherwise (chunked uploads) as soon as the bytes read pass the limit; whatever the
-    application was answering is then replaced by the 413."""
+    otherwise (chunked uploads) as soon as the bytes read pass the limit. 408 for a body
+    that has not fully arrived ``timeout`` seconds after the request began (a client that
+    declares more bytes than it sends would otherwise hold its connection for ever).
+    Whatever the application was answering is then replaced by the refusal, which closes
+    the connection."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
-            return await self._reject(send, f"{declared:,} bytes")
+            return await _refuse(send, 413, "payload_too_large", self._too_large(declared))
 
+        deadline = time.monotonic() + self.timeout
         received = 0
-        exceeded = False
+        complete = False
+        refusal: tuple[int, str, str] | None = None
 
-        async def counting_receive() -> Message:
-            nonlocal received, exceeded
-            message = await receive()
+        async def limited_receive() -> Message:
+            nonlocal received, complete, refusal
+            if complete:  # the body is in: what is left is waiting for a disconnect
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), deadline - time.monotonic())
+            except TimeoutError:
+                refusal = (408, "request_timeout", self._too_slow())
+                raise _Refused from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                complete = not message.get("more_body", False)
                 if received > self.max_bytes:
-                    exceeded = True
-                    raise _BodyTooLarge
+                    refusal = (413, "payload_too_large", self._too_large(None))
+                    raise _Refused
             return message
 
         async def guarded_send(message: Message) -> None:
-            if not exceeded:
+            if refusal is None:
                 await send(message)
 
         try:
-            await self.app(scope, counting_receive, guarded_send)
-        except _BodyTooLarge:
+            await self.app(scope, limited_receive, guarded_send)
+        except _Refused:
             pass
         except Exception:
-            if not exceeded:
+            if refusal is None:
                 raise
-        if exceeded:
-            await self._reject(send, "more than that")
+        if refusal is not None:
+            await _refuse(send, *refusal)
 
-    async def _reject(self, send: Send, got: str) -> None:
-        message = f"the request body is too large: at most {self.max_bytes:,} bytes, got {got}"
-        body = json.dumps(error_body("payload_too_large", message)).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+    def _too_large(self, declared: int | None) -> str:
+        got = f"{declared:,} bytes" if declared is not None else "more than that"
+        return f"the request body is too large: at most {self.max_bytes:,} bytes, got {got}"
+
+    def _too_slow(self) -> str:
+        return f"the request body did not arrive within {self.timeout:g} seconds"
+
+
+async def _refuse(send: Send, status: int, code: str, message: str) -> None:
+    body = json.dumps(error_body(code, message)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 class RequestMetrics:

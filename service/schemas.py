@@ -21,6 +21,19 @@ class ErrorOut(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict] = {
     status: {"model": ErrorOut} for status in (401, 404, 409, 413, 415, 422, 429, 503)
 }
+UPLOAD_ERROR_RESPONSES: dict[int | str, dict] = ERROR_RESPONSES | {
+    400: {
+        "model": ErrorOut,
+        "description": "`invalid_multipart`: the body is not well-formed multipart/form-data "
+        "(a broken part, more than 1,000 fields or files, a non-file field over 1 MB).",
+    },
+    408: {
+        "model": ErrorOut,
+        "description": "`request_timeout`: the body did not arrive in time; the connection "
+        "is closed.",
+    },
+}
+"""What a route that reads an upload may answer besides ``ERROR_RESPONSES``."""
 
 
 class Progress(BaseModel):

@@ -1,10 +1,12 @@
 """The RQ job: read the inputs from Redis, run the engine, write the outcome to Redis.
 
-``run_stylize_job`` never raises for a job's own failure. Every outcome, including each
-engine error, a timeout or a bug, is written to the job record as ``succeeded``,
-``failed`` (with a code and message) or ``canceled``, and the worker goes on to the next
-job. RQ's retry is therefore used for one thing only: a worker that died mid-job, which
-RQ reports to ``on_job_failure`` as ``AbandonedJobError`` when it re-queues the job.
+Every outcome, including each engine error, a timeout or a bug, is written to the job
+record as ``succeeded``, ``failed`` (with a code and message) or ``canceled``, and the
+worker goes on to the next job. A failed job then raises ``JobFailed``, so that RQ's own
+view (its failed registry, rq-dashboard) agrees with the record; the worker never
+retries it (``StylizeWorker.handle_exception``): running it again would fail the same
+way. RQ's retry is used for one thing only: a worker that died mid-job, which RQ
+reports to ``on_job_failure`` as ``AbandonedJobError`` when it re-queues the job.
 """
 
 import hashlib
@@ -41,6 +43,14 @@ class ResultTooLarge(StylizeError):
     code = "result_too_large"
 
 
+class JobFailed(Exception):
+    """The job failed for a reason of its own, already in its record: ``code: message``."""
+
+    def __init__(self, error: JobError) -> None:
+        super().__init__(f"{error.code}: {error.message}")
+        self.error = error
+
+
 @dataclass
 class Outcome:
     status: JobStatus
@@ -50,20 +60,22 @@ class Outcome:
 
 
 def run_stylize_job(job_id: str, key_prefix: str) -> str:
-    """Run one job; returns its final status (RQ keeps it, nobody needs it)."""
+    """Run one job; returns its final status (RQ keeps it, nobody needs it), or raises
+    ``JobFailed`` once a failure is recorded."""
     engine = current_engine()
     store = JobStore(engine.redis, Keys(key_prefix))
     record = store.get(job_id)
     if record is None:
         log.warning("job %s: record expired before it ran", job_id)
         return "expired"
+    attempt = record.attempts + 1
     started = store.transition(
         job_id,
         JobStatus.running,
         [JobStatus.queued, JobStatus.running],  # running: a re-run after a lost worker
         {
             "started_at": time.time(),
-            "attempts": record.attempts + 1,
+            "attempts": attempt,
             "worker": _worker_name(),
             "stage": "starting",
             "fraction": 0.0,
@@ -95,15 +107,18 @@ def run_stylize_job(job_id: str, key_prefix: str) -> str:
         outcome = _failed(
             "internal_error", "the worker hit an unexpected error; it has been logged"
         )
-    _finish(store, record, outcome, time.monotonic() - clock)
+    if not _finish(store, record, attempt, outcome, time.monotonic() - clock):
+        return "superseded"
+    if outcome.error is not None:
+        raise JobFailed(outcome.error)
     return outcome.status.value
 
 
 def on_job_failure(job: Job, connection: Any, exc_type: type, exc: BaseException, tb: Any) -> None:
     """RQ's failure callback. ``AbandonedJobError``: the worker running the job died
     (SIGKILL, OOM, lost machine) and its lease expired; RQ re-queues the job if it has
-    retries left. Anything else: the job function raised, which it only does when Redis
-    itself failed under it."""
+    retries left. ``JobFailed``: the record already says why. Anything else: the job
+    function raised, which it only does when Redis itself failed under it."""
     job_id, key_prefix = job.args
     store = JobStore(connection, Keys(key_prefix))
     record = store.get(job_id)
@@ -129,7 +144,7 @@ def on_job_failure(job: Job, connection: Any, exc_type: type, exc: BaseException
             "internal_error", "the worker hit an unexpected error; it has been logged"
         )
     seconds = time.time() - record.started_at if record.started_at else 0.0
-    _finish(store, record, outcome, seconds)
+    _finish(store, record, record.attempts, outcome, seconds)
 
 
 def _stylize(
@@ -193,19 +208,30 @@ def _failed(code: str, message: str, field_name: str | None = None) -> Outcome:
     return Outcome(JobStatus.failed, {"error": error, "stage": "failed"}, error=error)
 
 
-def _finish(store: JobStore, record: JobRecord, outcome: Outcome, seconds: float) -> None:
-    """Result first, then the status (a client that sees ``succeeded`` can fetch the
-    image); the record is then kept ``ttl`` seconds from now, as long as the result."""
-    ttl = record.spec.ttl
-    if outcome.result is not None:
-        store.put_result(record.id, outcome.result, ttl)
-    store.transition(
+def _finish(
+    store: JobStore, record: JobRecord, attempt: int, outcome: Outcome, seconds: float
+) -> bool:
+    """Store the result and the final status of run ``attempt`` in one step (a client
+    that sees ``succeeded`` can fetch the image; record and result are kept ``ttl``
+    seconds from now). False, and nothing written, if a newer run has taken the job over
+    (this one was given up for lost while its worker was paused) or it has finished."""
+    ended = store.finish(
         record.id,
+        attempt,
         outcome.status,
-        [JobStatus.running, JobStatus.queued],
         {**outcome.fields, "finished_at": time.time()},
-        ttl=ttl,
+        outcome.result,
+        record.spec.ttl,
     )
+    if not ended.applied:
+        log.warning(
+            "job %s: run %d's outcome (%s) dropped: the job is %s, or a newer run has it",
+            record.id,
+            attempt,
+            outcome.status.value,
+            ended.previous.value if ended.previous else "gone",
+        )
+        return False
     hits = outcome.fields.get("style_cache_hits", 0)
     misses = outcome.fields.get("style_cache_misses", 0)
     reason = outcome.error.code if outcome.error else None
@@ -220,6 +246,7 @@ def _finish(store: JobStore, record: JobRecord, outcome: Outcome, seconds: float
         seconds,
         f" ({outcome.error.code}: {outcome.error.message})" if outcome.error else "",
     )
+    return True
 
 
 def _worker_name() -> str | None:

@@ -21,60 +21,167 @@ How a job survives ``kill -9`` of its worker (RQ 3.0):
    (``Retry(max=STYLIZE_RETRY_LIMIT)``), or fails it (the callback records
    ``worker_lost``).
 
+Taking a job is atomic, whatever the number of queues: ``StylizeQueue.dequeue_any`` moves
+the job id from its queue into the queue's intermediate list in one step (RQ itself does
+this only for a worker of one queue, and pops with BLPOP otherwise, so a worker killed
+between the pop and step 1 lost the job). RQ's maintenance re-queues a job left in an
+intermediate list by a worker that died before step 1.
+
 An idle worker blocks on the queue for at most one heartbeat interval, so its heartbeat
 and maintenance run on time too. Each heartbeat also renews the worker's entry in
 ``contract.presence``, which ``/readyz`` counts as a live worker.
+
+When Redis goes away, RQ's loop ends (or never starts); ``run_worker`` starts it again
+with a capped exponential backoff, one log line per attempt. A loop that lost Redis
+mid-job cannot deregister, and Redis's append-only file keeps its registration, so a
+new loop takes over a registration of its own name that is provably stale
+(``StylizeWorker.register_birth``) instead of waiting for it to expire.
 """
 
 import logging
+import math
+import os
 import threading
 import time
+from collections.abc import Iterable
 from contextlib import suppress
+from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import SimpleWorker
+from rq.callbacks import execute_failure_callback
+from rq.exceptions import AbandonedJobError, DequeueTimeout
 from rq.executions import Execution
+from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job
 from rq.queue import Queue
+from rq.utils import as_text, now, utcparse
 from rq.worker import WorkerStatus
 
 from contract import presence
 from contract.jobs import QUEUE_FOR_METHOD
 from contract.keys import Keys, QueueKind
 from contract.settings import Settings, connect_redis
+from workers.jobs import JobFailed
 
 log = logging.getLogger("stylize.worker")
 
-RESTART_DELAY = 2.0  # seconds before a worker loop that lost Redis starts again
+FIRST_RETRY = 1.0  # seconds before the first new attempt after the loop ended
+MAX_RETRY = 5.0  # the backoff's cap: a worker is back within this long of Redis
 
 
 def run_worker(
     settings: Settings, kinds: list[QueueKind], name: str, *, burst: bool, log_level: str
 ) -> int:
-    """Load the engine, then work; if the loop ends because Redis went away, start it
-    again (same engine, same name) until Redis is back or the process is stopped."""
+    """Load the engine, then work; if the loop ends because Redis went away (or was never
+    there), start it again (same engine, same name) until the process is stopped, waiting
+    ``FIRST_RETRY`` seconds, then twice as long each time up to ``MAX_RETRY``."""
     from workers.engine import load_engine
 
     served = [method for method, kind in QUEUE_FOR_METHOD.items() if kind in kinds]
     load_engine(settings, warm_up=served if settings.worker_warm_up else ())
     connection = connect_redis(settings)
     queues = [settings.keys.queue(kind) for kind in kinds]
+    delay = FIRST_RETRY
     while True:
         worker = None
         try:
             worker = StylizeWorker(queues, settings=settings, connection=connection, name=name)
             worker.work(burst=burst, logging_level=log_level.upper())
-        except (RedisError, ValueError) as error:  # ValueError: RQ says the name is taken
-            log.warning("worker loop stopped: %s", error)
+            reason = "the worker loop ended"
+        except RedisError as error:
+            reason = f"cannot reach Redis at {redis_address(settings.redis_url)} ({error})"
+        except NameTaken as error:
+            reason = str(error)
         if burst or (worker is not None and worker.stop_requested):
             return 0
-        log.warning("worker loop ended unexpectedly; restarting in %.0f s", RESTART_DELAY)
-        time.sleep(RESTART_DELAY)
+        if worker is not None and worker.birth_date is not None:
+            delay = FIRST_RETRY  # it had been working: start the backoff afresh
+        with suppress(RedisError):  # not taking jobs now: /readyz must not count it
+            presence.leave(connection, settings.keys, name)
+        log.warning("%s; next attempt in %.0f s", reason, delay)
+        time.sleep(delay)
+        delay = min(delay * 2, MAX_RETRY)
+
+
+def redis_address(url: str) -> str:
+    """The Redis URL without its credentials, for log lines."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
+class NameTaken(Exception):
+    """A live worker elsewhere is registered under this worker's name."""
+
+
+_MOVE_FIRST = """
+for i = 1, #KEYS, 2 do
+  local id = redis.call('LMOVE', KEYS[i], KEYS[i + 1], 'LEFT', 'RIGHT')
+  if id then return {KEYS[i], id} end
+end
+return false
+"""
+
+BLOCK_SLICE = 1  # seconds an idle worker of several queues blocks on its first queue at a time
+
+
+class StylizeQueue(Queue):
+    """RQ's queue, with a pop that is atomic for any number of queues."""
+
+    @classmethod
+    def dequeue_any(
+        cls,
+        queues: Iterable[Queue],
+        timeout: int | None,
+        connection: Redis,
+        job_class: Any = None,
+        serializer: Any = None,
+        death_penalty_class: Any = None,
+    ) -> tuple[Job, Queue] | None:
+        """The first job of the first non-empty queue, moved into that queue's
+        intermediate list by one Lua script (``LMOVE``, Redis 6.2). When all are empty,
+        block (``BLMOVE``) on the first queue, ``BLOCK_SLICE`` seconds at a time while
+        there are others to look at again, until ``timeout`` (``DequeueTimeout``); a
+        ``timeout`` of None does not block."""
+        queues = list(queues)
+        keys = [key for queue in queues for key in (queue.key, _intermediate(queue.key))]
+        move_first = connection.register_script(_MOVE_FIRST)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            popped = move_first(keys=keys)
+            if not popped and deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise DequeueTimeout(timeout, [queue.key for queue in queues])
+                wait = math.ceil(left) if len(queues) == 1 else min(BLOCK_SLICE, math.ceil(left))
+                job_id = connection.blmove(keys[0], keys[1], wait)
+                popped = [keys[0], job_id] if job_id is not None else None
+            if not popped:
+                if deadline is None:
+                    return None
+                continue
+            queue_key, job_id = (as_text(part) for part in popped)
+            fetched = cls._fetch_dequeued_job(
+                connection,
+                queue_key,
+                job_id,
+                job_class=job_class,
+                serializer=serializer,
+                death_penalty_class=death_penalty_class,
+            )
+            if fetched is not None:
+                return fetched
+
+
+def _intermediate(queue_key: str) -> str:
+    return IntermediateQueue.get_intermediate_queue_key(queue_key)
 
 
 class StylizeWorker(SimpleWorker):
+    queue_class = StylizeQueue
     # Back off at most this long between attempts to reach Redis while idle (RQ: 60 s).
     max_connection_wait_time = 5.0
 
@@ -107,20 +214,109 @@ class StylizeWorker(SimpleWorker):
             pipeline if pipeline is not None else self.connection, self.keys, self.name, self.lease
         )
 
+    def register_birth(self) -> None:
+        """RQ refuses a name that is registered without a death date. Such a registration
+        is taken over when it is stale (``_registration_is_stale``); a live one elsewhere
+        is ``NameTaken``."""
+        registered = self.connection.hgetall(self.key)
+        if registered and b"death" not in registered:
+            if not self._registration_is_stale(registered):
+                raise NameTaken(
+                    f"a live worker named {self.name!r} is registered (host "
+                    f"{registered.get(b'hostname', b'?').decode()}, pid "
+                    f"{registered.get(b'pid', b'?').decode()}); worker names must be unique"
+                )
+            log.info("worker %s: taking over its stale registration", self.name)
+            self.register_death()
+        super().register_birth()
+
+    def _registration_is_stale(self, registered: dict[bytes, bytes]) -> bool:
+        """Left by this very process (a loop that lost Redis before it could deregister),
+        by a process of this host that is gone, or silent for longer than a lease."""
+        pid = int(registered.get(b"pid", b"0") or 0)
+        here = registered.get(b"hostname", b"").decode() == self.hostname
+        if here and (pid == os.getpid() or not _process_exists(pid)):
+            return True
+        heartbeat = registered.get(b"last_heartbeat")
+        return heartbeat is None or now() - utcparse(heartbeat.decode()) > timedelta(
+            seconds=self.lease
+        )
+
     def register_death(self) -> None:
-        with suppress(RedisError):
+        """Deregister, if Redis lets us: when it does not, the next loop (or process) of
+        this name takes the registration over."""
+        try:
             presence.leave(self.connection, self.keys, self.name)
-        super().register_death()
+            super().register_death()
+        except RedisError as error:
+            log.warning("worker %s: could not deregister: %s", self.name, error)
+
+    def unsubscribe(self) -> None:
+        """Stop listening for RQ's commands, even when Redis is gone (or each new loop
+        would leave a pubsub thread behind)."""
+        try:
+            super().unsubscribe()
+        except RedisError:
+            self.pubsub_thread.stop()
+            self.pubsub_thread.join(timeout=1)
+            with suppress(RedisError):
+                self.pubsub.close()
 
     def request_stop(self, signum: int, frame: Any) -> None:
         self.stop_requested = True
         super().request_stop(signum, frame)
+
+    def handle_exception(self, job: Job, *exc_info: Any) -> None:
+        """A ``JobFailed`` job failed for its own reasons (bad input, timeout, a bug), is
+        recorded and logged, and would fail again: RQ files it as failed, with the error,
+        and does not retry it (its ``Retry`` is for lost workers). Anything else is RQ's."""
+        if isinstance(exc_info[1], JobFailed):
+            job.retries_left = 0
+            return
+        super().handle_exception(job, *exc_info)
+
+    def handle_job_failure(
+        self,
+        job: Job,
+        queue: Queue,
+        started_job_registry: Any = None,
+        exc_string: str = "",
+        execution: Execution | None = None,
+    ) -> None:
+        """Without an execution the job never started: RQ's maintenance found it in an
+        intermediate list, taken by a worker that died before starting it. That is a lost
+        worker, so the job's failure callback hears of it as one (RQ's cleanup does not
+        call it), and the record goes back to queued, or to ``worker_lost`` when RQ has
+        no retry left for it."""
+        if execution is None:
+            abandoned = AbandonedJobError()
+            execute_failure_callback(
+                job, self.death_penalty_class, AbandonedJobError, abandoned, None
+            )
+        super().handle_job_failure(job, queue, started_job_registry, exc_string, execution)
+
+    def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
+        """Every pop left the job in its queue's intermediate list (``StylizeQueue``), not
+        only a single-queue worker's, so take it out once the run is registered."""
+        super().prepare_job_execution(job, remove_from_intermediate_queue=True)
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         execution = self.prepare_execution(job)
         with _LeaseKeeper(self, job, execution):
             self.perform_job(job, queue, execution)
         self.set_state(WorkerStatus.IDLE)
+
+
+def _process_exists(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class _LeaseKeeper:

@@ -4,9 +4,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 
-from service.deps import RedisDep, SettingsDep
+from service.deps import MetricsReader, RedisDep, SettingsDep
 from service.queueing import count_live_workers, queue_depths
-from service.schemas import Readiness
+from service.schemas import ErrorOut, Readiness
 
 router = APIRouter(tags=["health"])
 
@@ -40,8 +40,9 @@ def readyz(redis: RedisDep, settings: SettingsDep) -> JSONResponse:
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {}}}},
-    summary="Prometheus metrics",
+    responses={200: {"content": {"text/plain": {}}}, 401: {"model": ErrorOut}},
+    dependencies=[MetricsReader],
+    summary="Prometheus metrics (STYLIZE_METRICS_TOKEN, or an API key when keys are set)",
 )
 def metrics(request: Request) -> Response:
     return Response(

@@ -12,14 +12,14 @@ from contract.settings import Settings
 from contract.store import JobStore
 from models.errors import InvalidParameter
 from models.params import check_inputs
-from service.deps import CurrentKey, SettingsDep, StoreDep
+from service.deps import CurrentKey, KeyedRoute, SettingsDep, StoreDep
 from service.errors import Conflict, NotFound
-from service.forms import StylizeForm
+from service.forms import StylizeForm, refuse_repeated
 from service.queueing import cancel_job, enqueue_job, queue_position, wait_for_job
-from service.schemas import ERROR_RESPONSES, JobLinks, JobOut, job_out
+from service.schemas import ERROR_RESPONSES, UPLOAD_ERROR_RESPONSES, JobLinks, JobOut, job_out
 from service.uploads import Upload, check_image, read_upload
 
-router = APIRouter(tags=["jobs"])
+router = APIRouter(tags=["jobs"], route_class=KeyedRoute)
 
 PreferHeader = Annotated[
     str | None, Header(description="`wait=N`: answer when done, or after N s (at most 60).")
@@ -33,7 +33,7 @@ PREFER_WAIT = re.compile(r'(?:^|[,;\s])wait\s*=\s*"?(\d+(?:\.\d+)?)"?', re.IGNOR
     status_code=202,
     response_model=JobOut,
     responses={200: {"model": JobOut, "description": "Finished within `Prefer: wait`."}}
-    | ERROR_RESPONSES,
+    | UPLOAD_ERROR_RESPONSES,
     summary="Submit a stylization job",
 )
 async def stylize(
@@ -47,6 +47,7 @@ async def stylize(
     """Answers 202 with the job and a `Location` to poll at once; with `Prefer: wait=N`,
     200 with the finished job if it finishes within N seconds. Everything is checked
     before the job is queued: a worker never sees a bad upload or parameter."""
+    refuse_repeated(await request.form())  # parsed already: FastAPI keeps it
     params = form.to_params(settings.max_size)
     content, styles, mask = await _read_inputs(form, store, owner, settings)
     check_inputs(

@@ -12,12 +12,13 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from contract.jobs import SHA256_PATTERN
-from service.deps import CurrentKey, SettingsDep, StoreDep
+from service.deps import CurrentKey, KeyedRoute, SettingsDep, StoreDep
 from service.errors import NotFound
-from service.schemas import ERROR_RESPONSES, StyleOut
+from service.forms import refuse_repeated
+from service.schemas import ERROR_RESPONSES, UPLOAD_ERROR_RESPONSES, StyleOut
 from service.uploads import check_image, read_upload
 
-router = APIRouter(tags=["styles"])
+router = APIRouter(tags=["styles"], route_class=KeyedRoute)
 
 
 @router.post(
@@ -25,7 +26,7 @@ router = APIRouter(tags=["styles"])
     status_code=201,
     response_model=StyleOut,
     responses={200: {"model": StyleOut, "description": "Already uploaded; renewed."}}
-    | ERROR_RESPONSES,
+    | UPLOAD_ERROR_RESPONSES,
     summary="Upload a style image",
 )
 async def upload_style(
@@ -35,6 +36,7 @@ async def upload_style(
     store: StoreDep,
     owner: CurrentKey,
 ) -> JSONResponse:
+    refuse_repeated(await request.form(), ["style"])
     data = await read_upload(style, "style", settings.max_upload_bytes)
     upload = await run_in_threadpool(
         check_image, data, style.content_type, "style", settings.image_limits

@@ -28,9 +28,28 @@ def test_without_a_valid_key_every_route_is_401(keyed_api, headers):
         assert response.json()["error"]["code"] == "unauthorized"
 
 
-def test_health_checks_and_metrics_need_no_key(keyed_api):
+def test_health_checks_need_no_key(keyed_api):
     assert keyed_api.client.get("/healthz").status_code == 200
-    assert keyed_api.client.get("/metrics").status_code == 200
+    assert keyed_api.client.get("/readyz").status_code in (200, 503)  # no worker: 503
+
+
+def test_with_api_keys_metrics_need_a_key(keyed_api):
+    assert keyed_api.client.get("/metrics").status_code == 401
+    assert keyed_api.client.get("/metrics", headers=ALICE).status_code == 200
+
+
+def test_a_metrics_token_is_the_one_key_to_the_metrics(make_api, prefix):
+    api = make_api(key_prefix=prefix, api_keys="alice-key", metrics_token="scraper-token")
+
+    scraped = api.client.get("/metrics", headers={"Authorization": "Bearer scraper-token"})
+
+    assert scraped.status_code == 200
+    assert "stylize_redis_up" in scraped.text
+    for headers in ({}, ALICE):
+        refused = api.client.get("/metrics", headers=headers)
+        assert refused.status_code == 401
+        assert refused.json()["error"]["code"] == "unauthorized"
+    assert api.client.get("/jobs/" + "0" * 32, headers=ALICE).status_code == 404  # keys still work
 
 
 def test_a_job_is_visible_only_to_the_key_that_created_it(keyed_api):

@@ -235,3 +235,77 @@ def test_an_unexpected_error_is_a_generic_500_without_a_stack_trace(api_without_
 
 def test_an_unknown_route_is_a_json_404(api_without_worker):
     assert error_of(api_without_worker.client.get("/nowhere"), 404)["code"] == "not_found"
+
+
+def test_a_method_a_path_does_not_answer_is_405_naming_every_method_it_does(api_without_worker):
+    response = api_without_worker.client.patch(f"/jobs/{'0' * 32}")
+
+    assert error_of(response, 405)["code"] == "method_not_allowed"
+    assert response.headers["Allow"] == "DELETE, GET"
+
+
+# --- the multipart body itself ------------------------------------------------------------
+
+
+def multipart(parts: list[tuple[str, bytes]]) -> bytes:
+    body = b""
+    for name, value in parts:
+        body += f'--b\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+        body += value + b"\r\n"
+    return body + b"--b--\r\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (b"--b\r\nthis is not a part", "multipart"),
+        (multipart([(f"f{i}", b"1") for i in range(1001)]), "fields"),
+        (multipart([("alpha", b"1" * (1024 * 1024 + 1))]), "exceeded maximum size"),
+    ],
+    ids=["broken", "too_many_fields", "part_over_1mb"],
+)
+def test_a_body_the_multipart_parser_refuses_is_400_invalid_multipart(
+    api_without_worker, redis, body, words
+):
+    response = api_without_worker.client.post(
+        "/stylize", content=body, headers={"Content-Type": "multipart/form-data; boundary=b"}
+    )
+
+    error = error_of(response, 400)
+    assert error["code"] == "invalid_multipart"
+    assert words in error["message"].lower()
+    assert queued(redis, api_without_worker.settings.key_prefix) == 0
+
+
+def test_the_schema_documents_the_400_and_408_of_uploads(api_without_worker):
+    paths = api_without_worker.client.get("/openapi.json").json()["paths"]
+
+    for path in ("/stylize", "/styles"):
+        responses = paths[path]["post"]["responses"]
+        assert "invalid_multipart" in responses["400"]["description"]
+        assert "request_timeout" in responses["408"]["description"]
+
+
+@pytest.mark.parametrize("field", ["content", "mask", "alpha"])
+def test_a_field_given_twice_is_422_naming_it(api_without_worker, redis, field):
+    files = [("content", content_upload()), ("style", content_upload())]
+    data = {}
+    if field in ("content", "mask"):
+        files += [(field, content_upload()), (field, content_upload())][field == "content" :]
+    else:
+        data = {field: ["0.5", "0.6"]}
+
+    response = api_without_worker.client.post("/stylize", files=files, data=data)
+
+    error = error_of(response, 422)
+    assert error["field"] == field
+    assert "give one" in error["message"]
+    assert queued(redis, api_without_worker.settings.key_prefix) == 0
+
+
+def test_two_files_to_styles_are_422_naming_style(api_without_worker):
+    files = [("style", unique_style_upload()), ("style", unique_style_upload())]
+
+    error = error_of(api_without_worker.client.post("/styles", files=files), 422)
+
+    assert error["field"] == "style"

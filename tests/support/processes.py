@@ -20,6 +20,7 @@ from redis import Redis
 from cli.worker import worker_command
 from contract.keys import Keys
 from contract.presence import live_workers
+from service.http11 import PROTOCOL
 from tests.support.keyspace import REDIS_URL
 from tests.support.paths import ROOT, WEIGHTS
 
@@ -122,13 +123,14 @@ class WorkerProcess(LoggedProcess):
 
 
 class ApiServer(LoggedProcess):
-    """``uvicorn service.app:create_app --factory`` on a free port, answering /healthz."""
+    """``uvicorn service.app:create_app --factory`` on a free port, answering /healthz,
+    with the header timeout of ``service.http11``, as the API is meant to be run."""
 
     def __init__(self, prefix: str, log_dir: Path, redis_url: str = REDIS_URL, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         command = [sys.executable, "-m", "uvicorn", "service.app:create_app", "--factory"]
-        command += ["--host", "127.0.0.1", "--port", str(self.port)]
+        command += ["--host", "127.0.0.1", "--port", str(self.port), "--http", PROTOCOL]
         environment = {**os.environ, "REDIS_URL": redis_url, "STYLIZE_KEY_PREFIX": prefix, **env}
         super().__init__(command, environment, log_dir / f"api-{prefix}-{self.port}.log")
         self._wait_healthy()
@@ -151,7 +153,11 @@ class ApiServer(LoggedProcess):
 
 
 class RedisServer:
-    """A ``redis-server`` of a test's own on a free port, to stop and start at will."""
+    """A ``redis-server`` of a test's own on a free port, to stop and start at will.
+
+    ``args`` are redis-server options; the default keeps nothing on disk. For one that
+    survives restarts: ``RedisServer("--appendonly", "yes", "--dir", str(tmp_path))``.
+    """
 
     def __init__(self, *args: str) -> None:
         self.port = free_port()
@@ -173,8 +179,13 @@ class RedisServer:
                     raise
                 time.sleep(0.05)
 
-    def stop(self) -> None:
+    @property
+    def running(self) -> bool:
+        return self.process is not None
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        """SIGTERM: Redis saves and exits; SIGKILL: it dies at once, as in a crash."""
         if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+            self.process.send_signal(sig)
+            self.process.wait(timeout=30)
             self.process = None

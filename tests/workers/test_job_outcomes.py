@@ -1,7 +1,11 @@
 """Whatever happens inside a job, the worker records an outcome and takes the next job:
-engine errors become failed jobs with the engine's code, message and field."""
+engine errors become failed jobs with the engine's code, message and field, and RQ's own
+registries (what rq-dashboard shows) agree with the record."""
 
 import hashlib
+
+from rq import Queue
+from rq.job import Job
 
 from contract.keys import Keys
 from contract.settings import Settings
@@ -54,3 +58,28 @@ def test_an_input_that_expired_while_queued_fails_the_job_naming_it(api):
         "message": "the style image has expired; submit the job again",
         "field": "style",
     }
+
+
+def test_rq_files_a_failed_job_as_failed_with_its_error_and_does_not_retry_it(api, redis):
+    broken = upload(BROKEN_PNG)
+
+    job_id = enqueue_unchecked(api, broken, [broken])
+    assert api.wait(job_id, timeout=60)["status"] == "failed"
+
+    queue = Queue(Keys(api.settings.key_prefix).queue("fast"), connection=redis)
+    rq_job = Job.fetch(job_id, connection=redis)
+    assert rq_job.get_status() == "failed"
+    assert job_id in queue.failed_job_registry.get_job_ids()
+    assert job_id not in queue.finished_job_registry.get_job_ids()
+    assert "invalid_image: " in rq_job.latest_result().exc_string
+    assert job_id not in queue.get_job_ids()  # not queued again: it would fail the same way
+    assert api.job(job_id)["attempts"] == 1
+
+
+def test_rq_files_a_succeeded_job_as_finished(api, redis):
+    job = api.submit(headers={"Prefer": "wait=60"}).json()
+    assert job["status"] == "succeeded"
+
+    queue = Queue(Keys(api.settings.key_prefix).queue("fast"), connection=redis)
+    assert Job.fetch(job["id"], connection=redis).get_status() == "finished"
+    assert job["id"] in queue.finished_job_registry.get_job_ids()
