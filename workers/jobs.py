@@ -7,9 +7,11 @@ job. RQ's retry is therefore used for one thing only: a worker that died mid-job
 RQ reports to ``on_job_failure`` as ``AbandonedJobError`` when it re-queues the job.
 """
 
+import functools
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +23,8 @@ from rq.timeouts import JobTimeoutException
 from contract.jobs import JobError, JobRecord, JobStatus, ResultInfo
 from contract.keys import Keys
 from contract.metrics import record_job, record_style_cache
+from contract.notify import notify
+from contract.settings import Settings
 from contract.store import JobStore
 from models.errors import Canceled, StylizeError
 from models.images import content_type, decode_image, decode_mask, encode_image
@@ -73,8 +77,15 @@ def run_stylize_job(job_id: str, key_prefix: str) -> str:
     )
     if not started.applied:
         return f"skipped ({started.previous})"
+    notify(store, engine.settings, job_id, "start")
     clock = time.monotonic()
-    progress = ProgressReporter(store, job_id, record.spec.ttl)
+    progress = ProgressReporter(
+        store,
+        job_id,
+        record.spec.ttl,
+        announce=_progress_webhook(store, engine.settings, record),
+        announce_every=engine.settings.webhook_progress_interval,
+    )
     should_cancel = CancelFlag(store, job_id)
     try:
         if should_cancel():
@@ -95,7 +106,7 @@ def run_stylize_job(job_id: str, key_prefix: str) -> str:
         outcome = _failed(
             "internal_error", "the worker hit an unexpected error; it has been logged"
         )
-    _finish(store, record, outcome, time.monotonic() - clock)
+    _finish(store, record, outcome, time.monotonic() - clock, engine.settings)
     return outcome.status.value
 
 
@@ -129,7 +140,7 @@ def on_job_failure(job: Job, connection: Any, exc_type: type, exc: BaseException
             "internal_error", "the worker hit an unexpected error; it has been logged"
         )
     seconds = time.time() - record.started_at if record.started_at else 0.0
-    _finish(store, record, outcome, seconds)
+    _finish(store, record, outcome, seconds, Settings())
 
 
 def _stylize(
@@ -193,19 +204,24 @@ def _failed(code: str, message: str, field_name: str | None = None) -> Outcome:
     return Outcome(JobStatus.failed, {"error": error, "stage": "failed"}, error=error)
 
 
-def _finish(store: JobStore, record: JobRecord, outcome: Outcome, seconds: float) -> None:
+def _finish(
+    store: JobStore, record: JobRecord, outcome: Outcome, seconds: float, settings: Settings
+) -> None:
     """Result first, then the status (a client that sees ``succeeded`` can fetch the
-    image); the record is then kept ``ttl`` seconds from now, as long as the result."""
+    image); the record is then kept ``ttl`` seconds from now, as long as the result.
+    Then the webhook, if the job has one, is told."""
     ttl = record.spec.ttl
     if outcome.result is not None:
         store.put_result(record.id, outcome.result, ttl)
-    store.transition(
+    finished = store.transition(
         record.id,
         outcome.status,
         [JobStatus.running, JobStatus.queued],
         {**outcome.fields, "finished_at": time.time()},
         ttl=ttl,
     )
+    if finished.applied:
+        notify(store, settings, record.id, "completed")
     hits = outcome.fields.get("style_cache_hits", 0)
     misses = outcome.fields.get("style_cache_misses", 0)
     reason = outcome.error.code if outcome.error else None
@@ -220,6 +236,15 @@ def _finish(store: JobStore, record: JobRecord, outcome: Outcome, seconds: float
         seconds,
         f" ({outcome.error.code}: {outcome.error.message})" if outcome.error else "",
     )
+
+
+def _progress_webhook(
+    store: JobStore, settings: Settings, record: JobRecord
+) -> Callable[[], object] | None:
+    """What the progress reporter calls to announce progress, if the webhook wants it."""
+    if record.webhook is None or "progress" not in record.webhook.events:
+        return None
+    return functools.partial(notify, store, settings, record.id, "progress")
 
 
 def _worker_name() -> str | None:
