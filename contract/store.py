@@ -116,7 +116,7 @@ class JobStore:
     def create(self, record: JobRecord, pipe: Pipeline) -> None:
         """The record, in the owner's list of jobs and, while unfinished, of active jobs."""
         key = self.keys.job(record.id)
-        expires_at = record.created_at + record.spec.ttl
+        expires_at = record.expires_at or record.created_at + record.spec.ttl
         pipe.hset(key, mapping={**record.to_redis(), "expires_at": str(expires_at)})
         pipe.expire(key, record.spec.ttl)
         jobs = self.keys.owner_jobs(record.owner)

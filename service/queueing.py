@@ -84,6 +84,7 @@ def enqueue_job(
         mask=mask.sha256 if mask else None,
         ttl=ttl,
     )
+    now = time.time()
     record = JobRecord(
         id=uuid.uuid4().hex,
         owner=owner,
@@ -91,6 +92,8 @@ def enqueue_job(
         method=params.method,
         queue=kind,
         spec=spec,
+        created_at=now,
+        expires_at=now + ttl,
         webhook=webhook,
         base_url=base_url,
     )
