@@ -43,13 +43,33 @@ OPERATIONS = {
     "readyz",
     "metrics",
 }
-PLANNED_CODES = (  # /work/API-PLAN.md, "Error codes"
-    "invalid_multipart unauthorized invalid_signature url_expired not_found method_not_allowed "
-    "request_timeout job_finished job_failed job_canceled job_not_finished payload_too_large "
-    "unsupported_media_type invalid_parameter invalid_image image_too_large invalid_mask "
-    "invalid_video idempotency_key_reused queue_full too_many_active_jobs internal_error "
-    "unavailable weights_missing weights_corrupt"
-).split()
+PLANNED_CODES = [
+    "invalid_multipart",
+    "unauthorized",
+    "invalid_signature",
+    "url_expired",
+    "not_found",
+    "method_not_allowed",
+    "request_timeout",
+    "job_finished",
+    "job_failed",
+    "job_canceled",
+    "job_not_finished",
+    "payload_too_large",
+    "unsupported_media_type",
+    "invalid_parameter",
+    "invalid_image",
+    "image_too_large",
+    "invalid_mask",
+    "invalid_video",
+    "idempotency_key_reused",
+    "queue_full",
+    "too_many_active_jobs",
+    "internal_error",
+    "unavailable",
+    "weights_missing",
+    "weights_corrupt",
+]
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 EXAMPLES_PER_OPERATION = 50  # per mode
 
