@@ -41,7 +41,7 @@ class ProgressReporter:
         self.announce_every = announce_every
         self._last_stage: str | None = None
         self._last_write = 0.0
-        self._last_announce = 0.0
+        self._last_announce: float | None = None
 
     def __call__(self, event: ProgressEvent) -> None:
         now = time.monotonic()
@@ -57,7 +57,8 @@ class ProgressReporter:
             total=event.total,
             losses=event.losses,
         )
-        if self.announce is not None and now - self._last_announce >= self.announce_every:
+        last = self._last_announce
+        if self.announce is not None and (last is None or now - last >= self.announce_every):
             self._last_announce = now
             self.announce()
 
