@@ -5,8 +5,7 @@ own against REDIS_URL, and a webhook receiver on 127.0.0.1. Then, one after anot
 submits small AdaIN jobs with a webhook and follows each job's event stream
 (``GET /jobs/{id}/events``). Delays are measured from the job's ``finished_at`` (written
 by the worker just before its status changes; same machine, same clock) to the arrival
-of the webhook and of the stream's ``done`` event; and from ``started_at`` to the
-``status: running`` event.
+of the webhook and of the stream's ``done`` event.
 
     python bench/notifications.py --jobs 30
 """
@@ -68,7 +67,7 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(base)
-        webhook, done, running = [], [], []
+        webhook, done = [], []
         for _ in range(args.jobs):
             job = _submit(base, receiver, args.size)
             events = _follow(base, job["id"])
@@ -79,12 +78,9 @@ def main() -> None:
             finished = _seconds(final["finished_at"])
             webhook.append(arrivals[job["id"]] - finished)
             done.append(events["done"][0] - finished)
-            if "running" in events:
-                running.append(events["running"][0] - _seconds(final["started_at"]))
         print(f"{args.jobs} adain jobs at {args.size} px, one at a time")
         _report("webhook delivered after the job finished", webhook)
         _report("SSE `done` after the job finished", done)
-        _report("SSE `status: running` after the job started", running)
     finally:
         for process in (api, worker):
             process.terminate()
@@ -106,7 +102,7 @@ def _submit(base: str, receiver: http.server.HTTPServer, size: int) -> dict:
 
 
 def _follow(base: str, job_id: str) -> dict[str, tuple[float, dict]]:
-    """Arrival time and data of the first `running` status and of `done`."""
+    """Arrival time and data of the `done` event."""
     seen: dict[str, tuple[float, dict]] = {}
     name = None
     with httpx.stream("GET", f"{base}/jobs/{job_id}/events", timeout=60) as stream:
@@ -116,8 +112,6 @@ def _follow(base: str, job_id: str) -> dict[str, tuple[float, dict]]:
                 name = line.removeprefix("event: ")
             elif line.startswith("data: "):
                 data = json.loads(line.removeprefix("data: "))
-                if name == "status" and data["status"] == "running":
-                    seen.setdefault("running", (now, data))
                 if name == "done":
                     seen["done"] = (now, data)
     return seen
@@ -152,6 +146,9 @@ def _wait_ready(base: str, timeout: float = 300) -> None:
 
 
 def _report(what: str, delays: list[float]) -> None:
+    if not delays:
+        print(f"  {what}: none")
+        return
     ms = sorted(1000 * d for d in delays)
     p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
     print(f"  {what}: median {statistics.median(ms):.0f} ms, p95 {p95:.0f} ms, max {ms[-1]:.0f} ms")
