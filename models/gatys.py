@@ -301,6 +301,7 @@ def optimise(
     progress: ProgressCallback | None = None,
     should_cancel: CancelCheck | None = None,
     config: LossConfig = DEFAULT_LOSS,
+    started: float | None = None,
 ) -> StylizeResult:
     """Optimise the pixels of ``content`` (1, 3, H, W) toward ``styles`` (encoded for
     gatys, blended by ``weights`` or assigned by ``regions`` (H, W) style indices); returns
@@ -308,11 +309,13 @@ def optimise(
 
     ``start_recipe`` is the cascade to start from when ``gatys.init`` is adain or wct.
     Stops after ``params.gatys.iterations`` iterations, before the next iteration would
-    pass ``max_seconds``, when the loss stops changing (``tolerance``), or when
+    pass ``max_seconds`` counted from ``started`` (``time.perf_counter()`` when the job
+    began, so the style encoding counts too; default: now), when the loss stops
+    changing (``tolerance``), or when
     ``should_cancel()`` is true (checked between iterations: the result then has
     ``canceled=True`` and the best image so far).
     """
-    started = time.perf_counter()
+    started = time.perf_counter() if started is None else started
     # Stylizer.stylize runs in inference mode; the optimisation needs autograd.
     with torch.inference_mode(False), torch.enable_grad():
         return _optimise(networks, content, list(styles), list(weights), regions, params,

@@ -1,8 +1,9 @@
 """Image bytes in, RGB pixels out, and back: the one place untrusted uploads are decoded.
 
-Pillow and the standard library only, no torch, so the API process can validate an upload
-synchronously with exactly the checks the worker will apply. Every failure is a typed
-error from ``models.errors`` naming the ``field``; nothing raw from Pillow escapes.
+Pillow (with pillow-heif for HEIC/HEIF) and the standard library only, no torch, so the
+API process can validate an upload synchronously with exactly the checks the worker will
+apply. Every failure is a typed error from ``models.errors`` naming the ``field``; nothing
+raw from Pillow escapes.
 
 Decoded images are always upright (EXIF orientation applied), 8-bit and metadata-free:
 transparency is flattened onto white, 16/32-bit and float pixels are scaled (not clipped)
@@ -19,20 +20,39 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+import pillow_heif
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError, features
 
 from models.errors import ImageTooLarge, InvalidImage, InvalidParameter
 from models.params import OutputFormat, resized_size
 
+# Phone photos: HEIC/HEIF (iPhones, many Androids) through pillow-heif's libheif, AVIF
+# through Pillow's own libavif (pillow-heif no longer reads AVIF). In both, the rotation is
+# the container's (``irot``/``imir``, which phones write beside the EXIF tag): the HEIF
+# standard makes the EXIF tag informative only, so honouring both would turn twice.
+# pillow-heif applies the rotation while decoding and resets the EXIF tag to 1; Pillow's
+# AVIF plugin sets the EXIF tag from the container, for ``exif_transpose`` below. Only the
+# primary image is read: never thumbnails, depth maps or auxiliary images.
+pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
+_AVIF = features.check("avif")
+
 SUPPORTED_INPUT_FORMATS: frozenset[str] = frozenset(
-    {"JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF", "MPO"}
+    {"JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF", "MPO", "HEIF"} | ({"AVIF"} if _AVIF else set())
 )
 
 # Pillow plugins allowed to parse uploads. Restricting them keeps hostile bytes away from
 # the rarely fuzzed parsers (and from EPS, which shells out to Ghostscript). MPO is not in
-# the list because the JPEG plugin itself recognises multi-picture files.
-_PILLOW_OPENERS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF")
-_EXPECTED = "JPEG, PNG, WebP, BMP, TIFF or GIF expected"
+# the list because the JPEG plugin itself recognises multi-picture files. AVIF is tried
+# before HEIF: both accept the generic ``mif1`` brand, and libheif here has no AV1 decoder,
+# so it would open an AVIF only to fail on its pixels.
+_PILLOW_OPENERS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF") + (
+    ("AVIF", "HEIF") if _AVIF else ("HEIF",)
+)
+_EXPECTED = (
+    "JPEG, PNG, WebP, BMP, TIFF, GIF, HEIC/HEIF or AVIF expected"
+    if _AVIF
+    else "JPEG, PNG, WebP, BMP, TIFF, GIF or HEIC/HEIF expected"
+)
 
 _HIGH_DEPTH_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})

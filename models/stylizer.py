@@ -126,10 +126,9 @@ class Stylizer:
                 result = gatys.optimise(
                     self.networks, x, features, weights, regions, params,
                     start_recipe=self.recipes.get(start) if start in ("adain", "wct") else None,
-                    progress=progress, should_cancel=should_cancel,
+                    progress=progress, should_cancel=should_cancel, started=started,
                 )  # fmt: skip
                 del x, regions
-                result.seconds = time.perf_counter() - started
                 return result
             out = run_cascade(
                 self.networks, x, self.recipe(params.method, recipe), features, weights,

@@ -1,9 +1,10 @@
 """Checks on uploaded files, run before anything is stored or enqueued.
 
 In order: the size (413), whether it is an image type at all (415: neither the bytes nor
-the declared ``Content-Type`` say JPEG, PNG, WebP, BMP, TIFF or GIF), then a full probe
-with ``models.images.probe_image``, the same decoder the worker uses (422: undecodable,
-truncated, decompression bomb, too many pixels). Each error names the form field.
+the declared ``Content-Type`` say JPEG, PNG, WebP, BMP, TIFF, GIF, HEIC/HEIF or AVIF),
+then a full probe with ``models.images.probe_image``, the same decoder the worker uses
+(422: undecodable, truncated, decompression bomb, too many pixels). Each error names the
+form field.
 """
 
 import hashlib
@@ -23,12 +24,20 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"MM\x00*", "TIFF"),
     (b"BM", "BMP"),
 )
+# ISO-BMFF ``ftyp`` brands (major or compatible) of still images: HEIF with HEVC (phones'
+# HEIC), the generic HEIF image/sequence brands, and AVIF. Video brands (isom, mp42, qt)
+# are not images.
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
+_HEIF_BRANDS = frozenset(
+    {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"}
+)
 IMAGE_TYPES = frozenset(
     {"image/jpeg", "image/jpg", "image/pjpeg", "image/png", "image/webp", "image/gif"}
     | {"image/bmp", "image/x-ms-bmp", "image/tiff"}
+    | {"image/heic", "image/heif", "image/avif"}
 )
 UNTYPED = frozenset({"", "application/octet-stream"})  # what clients send when they don't know
-SUPPORTED = "JPEG, PNG, WebP, BMP, TIFF or GIF"
+SUPPORTED = "JPEG, PNG, WebP, BMP, TIFF, GIF, HEIC/HEIF or AVIF"
 
 
 @dataclass(frozen=True)
@@ -69,7 +78,21 @@ def sniff(data: bytes) -> str | None:
     """The image format the first bytes announce, if it is one we accept."""
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "WEBP"
+    if data[4:8] == b"ftyp":
+        return _sniff_iso_bmff(data)
     return next((name for magic, name in _SIGNATURES if data.startswith(magic)), None)
+
+
+def _sniff_iso_bmff(data: bytes) -> str | None:
+    """AVIF or HEIF from the ``ftyp`` box: its major brand, then its compatible brands.
+    AVIF wins, as AVIF files also carry the generic HEIF brand ``mif1``."""
+    box_end = min(int.from_bytes(data[:4], "big"), len(data), 256)
+    brands = {data[8:12]} | {data[i : i + 4] for i in range(16, box_end - 3, 4)}
+    if brands & _AVIF_BRANDS:
+        return "AVIF"
+    if brands & _HEIF_BRANDS:
+        return "HEIF"
+    return None
 
 
 def _too_large(field: str, size: int | None, max_bytes: int) -> PayloadTooLarge:

@@ -1,5 +1,7 @@
 """Fixtures the service, worker, web and client tests share: the real Redis under key
-prefixes of their own, real worker processes, and the app. Helpers: ``tests/support/``.
+prefixes of their own, real worker processes, and the API in-process (``make_api``) or as
+a real uvicorn process (``session_api``, ``launch_api``, ``start_api``) for HTTP clients
+and browsers. Helpers: ``tests/support/``.
 
 Their imports are inside the fixtures, so the engine tests (``tests/models``) load no
 Redis, queue or web code. Every key a session makes is deleted at its end, and every
@@ -131,6 +133,53 @@ def api(make_api: Callable[..., Any], ready_worker: Any) -> Any:
 def api_without_worker(make_api: Callable[..., Any], prefix: str) -> Any:
     """The app on a prefix no worker listens to: jobs stay queued."""
     return make_api(key_prefix=prefix)
+
+
+@pytest.fixture(scope="session")
+def launch_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Any]]:
+    """``launch_api(prefix, **env)``: an API process stopped at the end of the session
+    (for module- and session-scoped fixtures)."""
+    from tests.support.processes import ApiServer
+
+    started: list[ApiServer] = []
+    log_dir = tmp_path_factory.mktemp("api")
+
+    def launch(prefix: str, **env: str) -> ApiServer:
+        started.append(ApiServer(prefix, log_dir, **env))
+        return started[-1]
+
+    yield launch
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def start_api(tmp_path: Any) -> Iterator[Callable[..., Any]]:
+    """``start_api(prefix, **env)``: an API process of the test's own (e.g. with API keys),
+    stopped at the end of the test. No worker listens on ``prefix`` unless one is started."""
+    from tests.support.processes import ApiServer
+
+    started: list[ApiServer] = []
+
+    def start(prefix: str, **env: str) -> ApiServer:
+        started.append(ApiServer(prefix, tmp_path, **env))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def session_api(session_prefix: str, launch_api: Callable[..., Any]) -> Any:
+    """The API process on the session prefix, where the session worker takes jobs."""
+    return launch_api(session_prefix)
+
+
+@pytest.fixture
+def ready_api(session_api: Any, ready_worker: Any) -> Any:
+    """``session_api`` once the worker has loaded the engine."""
+    return session_api
 
 
 @pytest.fixture

@@ -55,3 +55,24 @@ def test_run_refuses_an_output_suffix_it_cannot_encode(tmp_path, capsys):
                  "-o", str(tmp_path / "o.gif")])  # fmt: skip
     assert code == 1
     assert "output" in capsys.readouterr().err
+
+
+def test_run_reads_a_phone_heic_photo_upright_and_an_avif_style(tmp_path):
+    # chicago.jpg (712x474) stored on its side, as a phone in portrait would: the pixels
+    # turned, EXIF Orientation 8 and the container's rotation saying how to stand them up.
+    photo = Image.open(SHARED / "testdata/content/chicago.jpg").transpose(
+        Image.Transpose.ROTATE_270
+    )
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    photo.save(tmp_path / "IMG_0001.HEIC", "HEIF", exif=exif.tobytes())
+    Image.open(SHARED / "testdata/style/sketch.png").convert("RGB").save(
+        tmp_path / "sketch.avif", "AVIF"
+    )
+    out = tmp_path / "out.png"
+
+    code = main(["run", str(tmp_path / "IMG_0001.HEIC"), str(tmp_path / "sketch.avif"),
+                 "-o", str(out), "--size", "96"])  # fmt: skip
+
+    assert code == 0
+    assert Image.open(out).size == (96, 64)

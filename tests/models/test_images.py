@@ -24,8 +24,9 @@ from models.images import (
     probe_image,
     resize_longest,
 )
+from tests.support.paths import TESTDATA
 
-CORNELL = Path(__file__).resolve().parents[3] / "shared/testdata/content/cornell.jpg"
+CORNELL = TESTDATA / "content" / "cornell.jpg"
 RED, BLUE, WHITE = (255, 0, 0), (0, 0, 255), (255, 255, 255)
 # Limits above Pillow's own decompression-bomb threshold, to reach that check.
 PAST_PILLOW_LIMIT = ImageLimits(max_pixels=10**9, max_side=20_000)
@@ -428,6 +429,116 @@ def test_probe_image_applies_the_limits() -> None:
 
     with pytest.raises(ImageTooLarge, match="200x50"):
         probe_image(data, limits=ImageLimits(max_side=100))
+
+
+# --- phone formats: HEIC/HEIF (pillow-heif) and AVIF (Pillow) ----------------------------
+
+PHONE_FORMATS = ["HEIF", "AVIF"]
+
+
+def _sideways_phone_photo(format: str) -> bytes:
+    """40x20, red on its left quarter, turned as a phone stores it: EXIF Orientation 6 and
+    the container's own rotation (``irot``), which both encoders write from EXIF bytes."""
+    image = Image.new("RGB", (40, 20), BLUE)
+    image.paste(RED, (0, 0, 10, 20))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = _save(image, format, exif=exif.tobytes(), quality=90)
+    assert b"irot" in data
+    return data
+
+
+def _claiming_size(format: str, width: int, height: int) -> bytes:
+    """A real 64x64 image whose ``ispe`` box (the image's declared size) is rewritten to
+    ``width`` x ``height``: decoding it would fail, as the pixels do not match."""
+    data = bytearray(_save(Image.new("RGB", (64, 64), RED), format))
+    box = data.find(b"ispe")
+    assert struct.unpack(">II", data[box + 8 : box + 16]) == (64, 64)
+    data[box + 8 : box + 16] = struct.pack(">II", width, height)
+    return bytes(data)
+
+
+def test_heic_and_avif_are_supported_input_formats() -> None:
+    assert {"HEIF", "AVIF"} <= SUPPORTED_INPUT_FORMATS
+
+
+@pytest.mark.parametrize("format", PHONE_FORMATS)
+def test_phone_photo_orientation_turns_the_left_edge_to_the_top(format: str) -> None:
+    upright = decode_image(_sideways_phone_photo(format))
+
+    assert upright.size == (20, 40)
+    assert _close(upright.getpixel((10, 2)), RED, 16)
+    assert _close(upright.getpixel((10, 37)), BLUE, 16)
+
+
+@pytest.mark.parametrize("format", PHONE_FORMATS)
+def test_phone_photo_probes_under_its_name_with_the_upright_size(format: str) -> None:
+    assert probe_image(_sideways_phone_photo(format)) == (format, 20, 40)
+
+
+@pytest.mark.parametrize("format", PHONE_FORMATS)
+def test_phone_photo_carries_no_metadata_from_the_upload(format: str) -> None:
+    assert decode_image(_sideways_phone_photo(format)).info == {}
+
+
+def test_the_real_photo_survives_a_heic_round_trip() -> None:
+    photo = decode_image(CORNELL.read_bytes())
+
+    again = decode_image(_save(photo, "HEIF", quality=95))
+
+    assert again.size == photo.size
+    difference = [abs(a - b) for a, b in zip(again.tobytes(), photo.tobytes(), strict=True)]
+    assert sum(difference) / len(difference) < 4  # lossy, but the same picture
+
+
+def test_avif_with_the_generic_mif1_brand_is_read_as_avif() -> None:
+    # libheif here has no AV1 decoder: were HEIF tried first, it would open the file and
+    # then fail on the pixels.
+    data = bytearray(_save(Image.new("RGB", (16, 8), RED), "AVIF"))
+    assert data[4:12] == b"ftypavif"
+    data[8:12] = b"mif1"
+
+    assert probe_image(bytes(data)) == ("AVIF", 16, 8)
+    assert _close(decode_image(bytes(data)).getpixel((8, 4)), RED)
+
+
+@pytest.mark.parametrize("format", PHONE_FORMATS)
+def test_phone_photo_pixel_limit_is_checked_from_the_header_before_decoding(format: str) -> None:
+    data = _claiming_size(format, 11_000, 5_000)
+
+    with pytest.raises(ImageTooLarge, match="11000x5000 = 55,000,000 pixels") as caught:
+        decode_image(data, field="content")
+    assert caught.value.field == "content"
+    with pytest.raises(ImageTooLarge, match="11000x5000"):
+        probe_image(data)
+
+
+def test_heic_side_over_the_limit_is_too_large() -> None:
+    data = _save(Image.new("RGB", (128, 64), RED), "HEIF")
+
+    with pytest.raises(ImageTooLarge, match="128x64 .* 100 pixels per side"):
+        decode_image(data, limits=ImageLimits(max_side=100))
+
+
+def test_heic_over_the_byte_limit_is_too_large() -> None:
+    data = _save(Image.new("RGB", (64, 64), RED), "HEIF")
+
+    with pytest.raises(ImageTooLarge, match=f"{len(data):,} bytes"):
+        decode_image(data, limits=ImageLimits(max_bytes=len(data) - 1))
+
+
+def test_heic_claiming_20000_by_20000_is_a_decompression_bomb() -> None:
+    with pytest.raises(ImageTooLarge, match="decompression bomb"):
+        decode_image(_claiming_size("HEIF", 20_000, 20_000), limits=PAST_PILLOW_LIMIT)
+
+
+@pytest.mark.parametrize("format", PHONE_FORMATS)
+def test_truncated_phone_photo_is_invalid_image(format: str) -> None:
+    data = _save(decode_image(CORNELL.read_bytes()), format)
+
+    with pytest.raises(InvalidImage) as caught:
+        decode_image(data[: len(data) // 2], field="style")
+    assert caught.value.field == "style"
 
 
 # --- resizing ---------------------------------------------------------------------------

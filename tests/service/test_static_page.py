@@ -1,6 +1,8 @@
 """``/`` and ``/static``: the try-it page is static files, served to anyone (the API calls
 it makes carry the key). Its behaviour in a browser: tests/web."""
 
+import re
+
 
 def test_the_page_and_its_files_are_served_without_an_api_key(make_api, prefix):
     api = make_api(key_prefix=prefix, api_keys="secret-key")
@@ -36,3 +38,15 @@ def test_the_page_is_not_part_of_the_api_schema(api_without_worker):
 
     assert "/" not in paths
     assert "/stylize" in paths
+
+
+def test_the_file_pickers_offer_phone_photos(api_without_worker):
+    # Desktop systems often give .heic no image/* type, so the picker names them too.
+    page = api_without_worker.client.get("/").text
+    pickers = re.findall(r'<input id="(\w+)" type="file" accept="([^"]*)"', page)
+
+    assert {name for name, _ in pickers} == {"content", "style", "style2"}
+    for _, accept in pickers:
+        assert {"image/*", ".heic", ".heif", ".avif", "image/heic", "image/avif"} <= set(
+            accept.split(",")
+        )

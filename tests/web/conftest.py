@@ -27,35 +27,6 @@ PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="session")
-def web_api(session_prefix: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
-    """The API on the session prefix, where the session worker takes jobs."""
-    api = ApiServer(session_prefix, tmp_path_factory.mktemp("web-api"))
-    yield api
-    api.stop()
-
-
-@pytest.fixture
-def ready_api(web_api: ApiServer, ready_worker) -> ApiServer:
-    """``web_api`` once the worker has loaded the engine."""
-    return web_api
-
-
-@pytest.fixture
-def start_api(tmp_path: Path) -> Iterator[Callable[..., ApiServer]]:
-    """``start_api(prefix, **env)``: an API of the test's own (e.g. with API keys), stopped
-    at the end of the test. No worker listens on ``prefix`` unless the test starts one."""
-    started: list[ApiServer] = []
-
-    def start(prefix: str, **env: str) -> ApiServer:
-        started.append(ApiServer(prefix, tmp_path, **env))
-        return started[-1]
-
-    yield start
-    for api in started:
-        api.stop()
-
-
-@pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(

@@ -121,17 +121,19 @@ def test_a_gatys_job_shows_previews_and_a_canceled_one_keeps_its_best_image(
     expect(page.locator("#cancel")).to_be_hidden()
 
 
-def test_a_file_that_is_not_an_image_shows_the_apis_message_and_field(web_api, open_page, tmp_path):
+def test_a_file_that_is_not_an_image_shows_the_apis_message_and_field(
+    session_api, open_page, tmp_path
+):
     not_an_image = tmp_path / "notes.txt"
     not_an_image.write_text("hello, not a photo")
     expected = httpx.post(
-        web_api.url + "stylize",
+        session_api.url + "stylize",
         files={
             "content": ("notes.txt", not_an_image.read_bytes(), "text/plain"),
             "style": ("sketch.png", STYLE.read_bytes(), "image/png"),
         },
     ).json()["error"]
-    page = open_page(web_api)
+    page = open_page(session_api)
     choose(page, content=not_an_image)
 
     page.click("#submit")
@@ -144,8 +146,8 @@ def test_a_file_that_is_not_an_image_shows_the_apis_message_and_field(web_api, o
     expect(page.locator("#submit")).to_be_enabled()
 
 
-def test_an_invalid_setting_names_its_field(web_api, open_page):
-    page = open_page(web_api)
+def test_an_invalid_setting_names_its_field(session_api, open_page):
+    page = open_page(session_api)
     choose(page)
     page.get_by_label("gatys", exact=True).check()
     page.fill("#iterations", "5000")
