@@ -53,6 +53,9 @@ class Deliverer:
     """Claims due deliveries one at a time and makes one attempt at each."""
 
     def __init__(self, settings: Settings, redis: Redis) -> None:
+        if not settings.webhook_secret:
+            raise ValueError("webhooks are signed with STYLIZE_WEBHOOK_SECRET; it is not set")
+        self.secret: str = settings.webhook_secret
         self.settings = settings
         self.redis = redis
         self.keys = settings.keys
@@ -125,7 +128,7 @@ class Deliverer:
     def _post(self, url: str, message_id: str, body: bytes) -> httpx.Response:
         parts = check_url(url, allow_http=self.settings.webhook_allow_http)
         addresses = resolve(parts, allow_private=self.settings.webhook_allow_private)
-        headers = signed_headers(self.settings.webhook_secret or "", message_id, body)
+        headers = signed_headers(self.secret, message_id, body)
         headers["host"] = parts.netloc
         extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
         return self.http.post(
@@ -145,7 +148,12 @@ def _pinned(parts: SplitResult, address: str) -> str:
 
 
 def start_delivery_threads(settings: Settings, redis: Redis) -> list[threading.Thread]:
-    """``THREADS`` daemon threads delivering until the process ends."""
+    """``THREADS`` daemon threads delivering until the process ends; none in a worker
+    without ``STYLIZE_WEBHOOK_SECRET`` (it could not sign: its deliveries wait for one
+    that can)."""
+    if not settings.webhook_secret:
+        log.info("no STYLIZE_WEBHOOK_SECRET: this worker delivers no webhooks")
+        return []
     threads = []
     for i in range(THREADS):
         thread = threading.Thread(
