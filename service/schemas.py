@@ -63,6 +63,10 @@ REPLAYED_HEADER = {
 }
 BINARY = {"schema": {"type": "string", "format": "binary"}}
 IMAGE_CONTENT = {kind: BINARY for kind in ("image/png", "image/jpeg", "image/webp")}
+RESULT_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"content": IMAGE_CONTENT, "headers": ETAG_HEADER, "description": "The image."},
+    304: {"description": "Unchanged (If-None-Match).", "headers": ETAG_HEADER},
+}
 
 _MESSAGES = {
     ErrorCode.invalid_multipart: ("the body is not a valid multipart form", None),

@@ -24,13 +24,12 @@ from service.queueing import cancel_job, enqueue_job, queue_position, wait_for_j
 from service.schemas import (
     AUTH,
     BODY,
-    ETAG_HEADER,
     EXAMPLE_JOB,
     EXAMPLE_QUEUED,
-    IMAGE_CONTENT,
     LOCATION_HEADER,
     REDIS,
     REPLAYED_HEADER,
+    RESULT_ANSWERS,
     JobList,
     JobOut,
     errors,
@@ -182,11 +181,7 @@ async def get_job(
     "/jobs/{job_id}/result",
     operation_id="get_result",
     response_class=Response,
-    responses={
-        200: {"content": IMAGE_CONTENT, "headers": ETAG_HEADER, "description": "The image."},
-        304: {"description": "Unchanged (If-None-Match).", "headers": ETAG_HEADER},
-    }
-    | errors(*AUTH, ErrorCode.not_found, *NOT_FINISHED, *REDIS),
+    responses=RESULT_ANSWERS | errors(*AUTH, ErrorCode.not_found, *NOT_FINISHED, *REDIS),
     summary="Download the stylized image",
 )
 def get_result(

@@ -16,7 +16,7 @@ from contract.signing import Check
 from service.deps import SignerDep, StoreDep
 from service.errors import ErrorCode, Forbidden, NotFound
 from service.routes.jobs import serve_result
-from service.schemas import ETAG_HEADER, IMAGE_CONTENT, REDIS, errors
+from service.schemas import REDIS, RESULT_ANSWERS, errors
 
 router = APIRouter(tags=["jobs"])
 
@@ -27,10 +27,7 @@ MAX_EXPIRES_DIGITS = 12
     "/results/{job_id}",
     operation_id="get_signed_result",
     response_class=Response,
-    responses={
-        200: {"content": IMAGE_CONTENT, "headers": ETAG_HEADER, "description": "The image."},
-        304: {"description": "Unchanged (If-None-Match).", "headers": ETAG_HEADER},
-    }
+    responses=RESULT_ANSWERS
     | errors(ErrorCode.invalid_signature, ErrorCode.url_expired, ErrorCode.not_found, *REDIS),
     summary="Download a result through its signed URL (no API key)",
 )
