@@ -9,7 +9,7 @@ import json
 import re
 import time
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -70,6 +70,31 @@ class ResultInfo(BaseModel):
     partial: bool = Field(False, description="A canceled optimisation's best image so far.")
 
 
+WebhookEvent = Literal["start", "progress", "completed"]
+WEBHOOK_EVENTS: tuple[WebhookEvent, ...] = ("start", "progress", "completed")
+MAX_DELIVERIES_SHOWN = 20
+"""A job's record keeps its last this-many webhook delivery attempts."""
+
+
+class DeliveryAttempt(BaseModel):
+    """One attempt to deliver one webhook event."""
+
+    event: WebhookEvent
+    attempt: int = Field(ge=1, description="1 for the first try, then 2, 3 …")
+    at: float = Field(description="When the attempt ended (unix seconds).")
+    status_code: int | None = Field(None, description="The receiver's answer, if any.")
+    error: str | None = Field(None, description="Why it failed, when it did.")
+    delivered: bool
+
+
+class Webhook(BaseModel):
+    """Where a job's events go (``POST /stylize`` fields ``webhook``, ``webhook_events``)."""
+
+    url: str
+    events: tuple[WebhookEvent, ...]
+    deliveries: list[DeliveryAttempt] = Field(default_factory=list)
+
+
 class JobRecord(BaseModel):
     """The job as stored in the Redis hash ``Keys.job(id)``."""
 
@@ -93,6 +118,12 @@ class JobRecord(BaseModel):
     result: ResultInfo | None = None
     style_cache_hits: int = 0
     style_cache_misses: int = 0
+    expires_at: float | None = Field(None, description="When Redis drops the record (unix).")
+    preview_iteration: int | None = Field(None, description="Iteration of the latest preview.")
+    webhook: Webhook | None = None
+    base_url: str | None = Field(
+        None, description="The API's base URL as the client saw it, for absolute links."
+    )
 
     def to_redis(self) -> dict[str, str]:
         return encode_fields(dict(self))
@@ -106,7 +137,7 @@ class JobRecord(BaseModel):
         return cls.model_validate(data)
 
 
-_JSON_FIELDS = ("spec", "losses", "error", "result")
+_JSON_FIELDS = ("spec", "losses", "error", "result", "webhook")
 
 
 def encode_fields(fields: dict[str, Any]) -> dict[str, str]:

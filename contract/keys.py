@@ -11,14 +11,22 @@ prefix too (``rq:queue:{prefix}:fast``).
     {prefix}:job:{id}:cancel        string   present = cancellation requested
     {prefix}:image:{sha256}         string   an uploaded image (content, style or mask)
     {prefix}:style:{owner}:{sha256} string   JSON metadata: this owner uploaded this style
+    {prefix}:jobs:{owner}           zset     job id -> created_at: an owner's jobs (GET /jobs)
+    {prefix}:active:{owner}         zset     job id -> when its record expires: an owner's
+                                             queued and running jobs (fair share)
+    {prefix}:idempotency:{owner}:{h} string  JSON: the request an Idempotency-Key (sha256 h)
+                                             created, and what it created
+    {prefix}:webhooks:due           zset     delivery id -> when it is due (or its lease ends)
+    {prefix}:webhook:{delivery}     hash     one webhook delivery: job, event, url, body, attempts
+    {prefix}:secrets:urls           string   the key that signs result URLs (when not set)
     {prefix}:workers                zset     worker name -> when its lease runs out
     {prefix}:metrics:jobs           hash     "{method}|{status}" -> finished jobs
     {prefix}:metrics:failures       hash     reason (error code) -> failed jobs
     {prefix}:metrics:seconds:{m}    hash     job-duration histogram buckets of method m
     {prefix}:metrics:style_cache    hash     "hit" / "miss" -> style lookups
 
-Every key except the metrics keys has a TTL (``STYLIZE_JOB_TTL``,
-``STYLIZE_STYLE_TTL``).
+Every key except the metrics keys, the due-deliveries set (empty when nothing is due) and
+the URL-signing key has a TTL (``STYLIZE_JOB_TTL``, ``STYLIZE_STYLE_TTL``).
 """
 
 from dataclasses import dataclass
@@ -51,6 +59,30 @@ class Keys:
 
     def style(self, owner: str, sha256: str) -> str:
         return f"{self.prefix}:style:{owner}:{sha256}"
+
+    # -- owners: listing, fair share, idempotency ------------------------------------------
+    def owner_jobs(self, owner: str) -> str:
+        return f"{self.prefix}:jobs:{owner}"
+
+    def active_jobs(self, owner: str) -> str:
+        return f"{self.prefix}:active:{owner}"
+
+    def active_jobs_prefix(self) -> str:
+        """``active_jobs(owner)`` is this plus the owner (for scripts that read the owner)."""
+        return f"{self.prefix}:active:"
+
+    def idempotency(self, owner: str, key_hash: str) -> str:
+        return f"{self.prefix}:idempotency:{owner}:{key_hash}"
+
+    # -- webhooks and signed URLs ----------------------------------------------------------
+    def webhooks_due(self) -> str:
+        return f"{self.prefix}:webhooks:due"
+
+    def webhook(self, delivery_id: str) -> str:
+        return f"{self.prefix}:webhook:{delivery_id}"
+
+    def url_secret(self) -> str:
+        return f"{self.prefix}:secrets:urls"
 
     # -- workers and queues ----------------------------------------------------------------
     def workers(self) -> str:

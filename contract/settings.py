@@ -70,6 +70,41 @@ class Settings(BaseSettings):
     retry_limit: int = Field(2, ge=0, description="Re-runs of a job whose worker died.")
     max_wait: float = Field(60.0, ge=0, description="Cap of `Prefer: wait=N`, seconds.")
 
+    # -- integrations (webhooks, result URLs, fair share, live events) -----------------------
+    public_url: str | None = Field(
+        None,
+        description="Base URL clients reach the API at (e.g. https://api.example.com), for the "
+        "absolute links in job JSON and webhooks; default: the URL of the request.",
+    )
+    url_secret: str | None = Field(
+        None,
+        description="Key that signs result URLs; default: a random key kept in Redis, "
+        "shared by every API process and worker of the deployment.",
+    )
+    max_active_jobs_per_key: int = Field(
+        0, ge=0, description="Queued + running jobs one API key may have; 0 = no cap."
+    )
+    webhook_secret: str | None = Field(
+        None,
+        description="Signs webhook deliveries: `whsec_<base64>` or any string. Without it "
+        "the `webhook` field is refused.",
+    )
+    webhook_allow_http: bool = Field(False, description="Accept http:// webhook URLs.")
+    webhook_allow_private: bool = Field(
+        False, description="Deliver to loopback, private and link-local addresses."
+    )
+    webhook_timeout: float = Field(5.0, gt=0, le=60, description="Seconds per delivery attempt.")
+    webhook_attempts: int = Field(5, ge=1, le=20, description="Attempts per delivery.")
+    webhook_backoff: float = Field(
+        20.0, gt=0, description="Seconds before the first retry; each next one waits 3× longer."
+    )
+    webhook_progress_interval: float = Field(
+        5.0, gt=0, description="Least seconds between two `progress` webhooks of a job."
+    )
+    events_interval: float = Field(
+        0.25, gt=0, le=5, description="Seconds between two looks at a job for its live events."
+    )
+
     # -- workers -----------------------------------------------------------------------------
     worker_heartbeat: int = Field(5, ge=1, description="Seconds between worker heartbeats.")
     worker_lease: int = Field(

@@ -2,8 +2,10 @@
 
 Status changes go through ``transition``, a Lua script that changes the status only if it
 is one of the expected ones, so a cancel from the API and a worker starting or finishing
-the same job cannot overwrite each other. Progress updates never re-create a record that
-has expired (``update`` writes only to an existing hash).
+the same job cannot overwrite each other. The same script keeps what follows from the
+status: the record's ``expires_at`` when it sets a TTL, and the owner's set of active
+(queued or running) jobs, which fair share counts. Progress updates never re-create a
+record that has expired (``update`` writes only to an existing hash).
 """
 
 import json
@@ -14,8 +16,12 @@ from typing import Any
 from redis import Redis
 from redis.client import Pipeline
 
-from contract.jobs import JobRecord, JobStatus, encode_fields
+from contract.jobs import MAX_DELIVERIES_SHOWN, DeliveryAttempt, JobRecord, JobStatus, encode_fields
 from contract.keys import Keys
+
+LONGEST_RUN = 2 * 3600
+"""Seconds a job may run, at most (the slow timeout's order): how long past their TTL the
+owner's job lists are kept, so they never drop a job whose record still exists."""
 
 _TRANSITION = """
 local current = redis.call('HGET', KEYS[1], 'status')
@@ -24,9 +30,16 @@ if not string.find(',' .. ARGV[2] .. ',', ',' .. current .. ',', 1, true) then
   return {0, current}
 end
 redis.call('HSET', KEYS[1], 'status', ARGV[1])
-if #ARGV > 3 then redis.call('HSET', KEYS[1], unpack(ARGV, 4)) end
+if #ARGV > 6 then redis.call('HSET', KEYS[1], unpack(ARGV, 7)) end
 local ttl = tonumber(ARGV[3])
-if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) end
+local active = ARGV[4] .. (redis.call('HGET', KEYS[1], 'owner') or '')
+if ttl > 0 then
+  redis.call('EXPIRE', KEYS[1], ttl)
+  local expires = tonumber(redis.call('TIME')[1]) + ttl
+  redis.call('HSET', KEYS[1], 'expires_at', expires)
+  redis.call('ZADD', active, 'XX', expires, ARGV[6])
+end
+if ARGV[5] == '1' then redis.call('ZREM', active, ARGV[6]) end
 return {1, current}
 """
 
@@ -37,9 +50,25 @@ if redis.call('HGET', KEYS[1], 'attempts') ~= ARGV[1] then return {0, current} e
 local ttl = tonumber(ARGV[2])
 if ARGV[4] == '1' then redis.call('SET', KEYS[2], ARGV[5], 'EX', ttl) end
 redis.call('HSET', KEYS[1], 'status', ARGV[3])
-if #ARGV > 5 then redis.call('HSET', KEYS[1], unpack(ARGV, 6)) end
+if #ARGV > 7 then redis.call('HSET', KEYS[1], unpack(ARGV, 8)) end
 redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('HSET', KEYS[1], 'expires_at', tonumber(redis.call('TIME')[1]) + ttl)
+redis.call('ZREM', ARGV[6] .. (redis.call('HGET', KEYS[1], 'owner') or ''), ARGV[7])
 return {1, current}
+"""
+
+# Appends one delivery attempt to the record's webhook JSON, keeping the last ARGV[2].
+_RECORD_DELIVERY = """
+local raw = redis.call('HGET', KEYS[1], 'webhook')
+if not raw then return 0 end
+local webhook = cjson.decode(raw)
+local deliveries = webhook['deliveries'] or {}
+table.insert(deliveries, cjson.decode(ARGV[1]))
+local keep = tonumber(ARGV[2])
+while #deliveries > keep do table.remove(deliveries, 1) end
+webhook['deliveries'] = deliveries
+redis.call('HSET', KEYS[1], 'webhook', cjson.encode(webhook))
+return 1
 """
 
 _UPDATE_IF_EXISTS = """
@@ -62,6 +91,7 @@ class JobStore:
         self._transition = redis.register_script(_TRANSITION)
         self._finish = redis.register_script(_FINISH)
         self._update = redis.register_script(_UPDATE_IF_EXISTS)
+        self._record_delivery = redis.register_script(_RECORD_DELIVERY)
 
     # -- images --------------------------------------------------------------------------
     def put_image(self, sha256: str, data: bytes, ttl: int, pipe: Pipeline) -> None:
@@ -99,9 +129,18 @@ class JobStore:
 
     # -- records -------------------------------------------------------------------------
     def create(self, record: JobRecord, pipe: Pipeline) -> None:
+        """The record, in the owner's list of jobs and, while unfinished, of active jobs."""
         key = self.keys.job(record.id)
-        pipe.hset(key, mapping=record.to_redis())
+        expires_at = record.expires_at or record.created_at + record.spec.ttl
+        pipe.hset(key, mapping={**record.to_redis(), "expires_at": str(expires_at)})
         pipe.expire(key, record.spec.ttl)
+        jobs = self.keys.owner_jobs(record.owner)
+        pipe.zadd(jobs, {record.id: record.created_at})
+        # The list outlives every job in it: a job can wait, run and then be kept a TTL.
+        pipe.expire(jobs, 2 * record.spec.ttl + LONGEST_RUN)
+        if not record.status.finished:
+            pipe.zadd(self.keys.active_jobs(record.owner), {record.id: expires_at})
+            pipe.expire(self.keys.active_jobs(record.owner), 2 * record.spec.ttl + LONGEST_RUN)
 
     def get(self, job_id: str) -> JobRecord | None:
         fields = self.redis.hgetall(self.keys.job(job_id))
@@ -120,7 +159,14 @@ class JobStore:
         ``ttl`` > 0 also resets the record's expiry, e.g. to keep a finished job as long as
         its result.
         """
-        args: list[Any] = [to.value, ",".join(s.value for s in allowed_from), ttl]
+        args: list[Any] = [
+            to.value,
+            ",".join(s.value for s in allowed_from),
+            ttl,
+            self.keys.active_jobs_prefix(),
+            "1" if to.finished else "0",
+            job_id,
+        ]
         for name, value in encode_fields(fields or {}).items():
             args += [name, value]
         applied, previous = self._transition(keys=[self.keys.job(job_id)], args=args)
@@ -139,8 +185,10 @@ class JobStore:
         final status and ``fields``, in one step, only if the job is still unfinished and
         ``attempt`` is still its latest run. A run that was given up for lost (its worker
         paused past its lease) and re-run elsewhere thus never overwrites the newer run's
-        result or status. Record and result are then kept ``ttl`` seconds."""
+        result or status. Record and result are then kept ``ttl`` seconds (``expires_at``
+        says until when), and the job leaves its owner's active set."""
         args: list[Any] = [attempt, ttl, to.value, int(result is not None), result or b""]
+        args += [self.keys.active_jobs_prefix(), job_id]
         for name, value in encode_fields(fields).items():
             args += [name, value]
         keys = [self.keys.job(job_id), self.keys.result(job_id)]
@@ -153,6 +201,15 @@ class JobStore:
         for name, value in encode_fields(fields).items():
             args += [name, value]
         return bool(args) and bool(self._update(keys=[self.keys.job(job_id)], args=args))
+
+    def record_delivery(self, job_id: str, attempt: DeliveryAttempt) -> bool:
+        """Add a webhook delivery attempt to the record (False if it has expired)."""
+        return bool(
+            self._record_delivery(
+                keys=[self.keys.job(job_id)],
+                args=[attempt.model_dump_json(), MAX_DELIVERIES_SHOWN],
+            )
+        )
 
     # -- cancellation --------------------------------------------------------------------
     def request_cancel(self, job_id: str, ttl: int) -> None:

@@ -1,6 +1,7 @@
 """Dependencies of the routes, as ``Annotated`` aliases: ``SettingsDep``, ``RedisDep``,
-``StoreDep`` and ``CurrentKey`` (who is calling, for job and style visibility); and
-``KeyedRoute``, the route class of the routers whose routes need a key."""
+``StoreDep``, ``SignerDep`` (result URLs) and ``CurrentKey`` (who is calling, for job and
+style visibility); and ``KeyedRoute``, the route class of the routers whose routes need a
+key."""
 
 import hashlib
 import hmac
@@ -13,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from redis import Redis
 
 from contract.settings import Settings
+from contract.signing import UrlSigner
 from contract.store import JobStore
 from service.errors import Unauthorized
 
@@ -31,9 +33,21 @@ def get_store(request: Request) -> JobStore:
     return request.app.state.store
 
 
+def get_signer(request: Request) -> UrlSigner:
+    return request.app.state.signer
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
 StoreDep = Annotated[JobStore, Depends(get_store)]
+SignerDep = Annotated[UrlSigner, Depends(get_signer)]
+
+
+def public_base(request: Request, settings: Settings) -> str:
+    """The API's base URL for absolute links: ``STYLIZE_PUBLIC_URL``, else the request's
+    own (scheme, host and root path, as the client reached us)."""
+    return (settings.public_url or str(request.base_url)).rstrip("/")
+
 
 _bearer = HTTPBearer(
     auto_error=False,

@@ -7,6 +7,7 @@ trace: unexpected exceptions are logged with theirs and answered with a generic 
 """
 
 import logging
+from enum import StrEnum
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -31,6 +32,60 @@ from models.errors import (
 log = logging.getLogger("stylize.service")
 
 REDIS_RETRY_AFTER = 5
+
+
+class ErrorCode(StrEnum):
+    """Every ``error.code`` an answer can carry, by status. Clients should still tolerate
+    codes they do not know (falling back on the status class)."""
+
+    invalid_multipart = "invalid_multipart"
+    unauthorized = "unauthorized"
+    invalid_signature = "invalid_signature"
+    url_expired = "url_expired"
+    not_found = "not_found"
+    method_not_allowed = "method_not_allowed"
+    request_timeout = "request_timeout"
+    job_finished = "job_finished"
+    job_failed = "job_failed"
+    job_canceled = "job_canceled"
+    job_not_finished = "job_not_finished"
+    payload_too_large = "payload_too_large"
+    unsupported_media_type = "unsupported_media_type"
+    invalid_parameter = "invalid_parameter"
+    invalid_image = "invalid_image"
+    image_too_large = "image_too_large"
+    invalid_mask = "invalid_mask"
+    invalid_video = "invalid_video"
+    idempotency_key_reused = "idempotency_key_reused"
+    queue_full = "queue_full"
+    too_many_active_jobs = "too_many_active_jobs"
+    internal_error = "internal_error"
+    unavailable = "unavailable"
+    weights_missing = "weights_missing"
+    weights_corrupt = "weights_corrupt"
+
+
+ERROR_STATUS: dict[ErrorCode, int] = {
+    code: int(status)
+    for status, names in {
+        400: "invalid_multipart",
+        401: "unauthorized",
+        403: "invalid_signature url_expired",
+        404: "not_found",
+        405: "method_not_allowed",
+        408: "request_timeout",
+        409: "job_finished job_failed job_canceled job_not_finished",
+        413: "payload_too_large",
+        415: "unsupported_media_type",
+        422: "invalid_parameter invalid_image image_too_large invalid_mask invalid_video "
+        "idempotency_key_reused",
+        429: "queue_full too_many_active_jobs",
+        500: "internal_error",
+        503: "unavailable weights_missing weights_corrupt",
+    }.items()
+    for code in map(ErrorCode, names.split())
+}
+"""The status each code comes with (the OpenAPI schema lists them per route)."""
 
 
 class ServiceError(Exception):
@@ -65,8 +120,12 @@ class Unauthorized(ServiceError):
         super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
 
 
+class Forbidden(ServiceError):
+    status, code = 403, "invalid_signature"
+
+
 class Conflict(ServiceError):
-    status, code = 409, "conflict"
+    status, code = 409, "job_not_finished"
 
 
 class PayloadTooLarge(ServiceError):
@@ -80,8 +139,26 @@ class UnsupportedMediaType(ServiceError):
 class QueueFull(ServiceError):
     status, code = 429, "queue_full"
 
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message, headers={"Retry-After": str(retry_after)})
+    def __init__(self, message: str, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code, headers={"Retry-After": str(retry_after)})
+
+
+class TooManyActiveJobs(QueueFull):
+    code = "too_many_active_jobs"
+
+
+class IdempotencyKeyReused(ServiceError):
+    status, code = 422, "idempotency_key_reused"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="Idempotency-Key")
+
+
+class Busy(ServiceError):
+    status, code = 503, "unavailable"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, headers={"Retry-After": "1"})
 
 
 ENGINE_STATUS: dict[type[StylizeError], int] = {
@@ -146,12 +223,14 @@ _HTTP_CODES = {
     400: "invalid_multipart",  # the only body the API parses: multipart/form-data
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     413: "payload_too_large",
 }
 
 
 async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
-    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    fallback = "internal_error" if exc.status_code >= 500 else "invalid_parameter"
+    code = _HTTP_CODES.get(exc.status_code, fallback)
     headers = exc.headers
     if exc.status_code == 405:  # Starlette names the methods of one route of the path only
         headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}

@@ -16,6 +16,8 @@ from fastapi import UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import FormData
 
+from contract.jobs import WEBHOOK_EVENTS, WebhookEvent
+from contract.webhooks import MAX_URL_LENGTH
 from models.errors import InvalidParameter
 from models.params import (
     MAX_STYLES,
@@ -29,17 +31,28 @@ from models.params import (
 )
 
 
-def _about(name: str, model: type[BaseModel] = StyleParams) -> str:
+def _param(name: str, model: type[BaseModel] = StyleParams, alias: str | None = None) -> Any:
+    """The form field of parameter ``name``: its description, default and bounds (the
+    schema's minimum/maximum) are the parameter's own, so they cannot drift apart."""
     field = model.model_fields[name]
-    return f"{field.description or name}. Default: {field.default}."
+    bounds = {
+        bound: getattr(rule, bound)
+        for rule in field.metadata
+        for bound in ("ge", "gt", "le", "lt")
+        if getattr(rule, bound, None) is not None
+    }
+    description = f"{field.description or name}. Default: {field.default}."
+    return Field(None, alias=alias, description=description, **bounds)
 
 
 def _gatys(name: str) -> Any:
     """The form field ``gatys.<name>``, documented as ``GatysParams.<name>``."""
-    return Field(None, alias=f"gatys.{name}", description=_about(name, GatysParams))
+    return _param(name, GatysParams, alias=f"gatys.{name}")
 
 
-_NOT_PARAMETERS = frozenset({"content", "style", "style_id", "mask", "style_weights"})
+_NOT_PARAMETERS = frozenset(
+    {"content", "style", "style_id", "mask", "style_weights", "webhook", "webhook_events"}
+)
 
 
 class StylizeForm(BaseModel):
@@ -61,16 +74,16 @@ class StylizeForm(BaseModel):
         None,
         description="wct (default) and adain take well under a second at 512 px; gatys minutes.",
     )
-    alpha: float | None = Field(None, description=_about("alpha"))
-    preserve_color: bool | None = Field(None, description=_about("preserve_color"))
+    alpha: float | None = _param("alpha")
+    preserve_color: bool | None = _param("preserve_color")
     style_weights: list[str] | None = Field(
         None,
         description="One weight per style, comma-separated (`0.3,0.7`) or repeated fields.",
     )
-    size: int | None = Field(None, description=_about("size"))
-    style_size: int | None = Field(None, description=_about("style_size"))
+    size: int | None = _param("size")
+    style_size: int | None = _param("style_size")
     format: OutputFormat | None = Field(None, description="png, jpeg or webp. Default: png.")
-    quality: int | None = Field(None, description=_about("quality"))
+    quality: int | None = _param("quality")
 
     gatys_init: GatysInit | None = _gatys("init")
     gatys_optimizer: Optimizer | None = _gatys("optimizer")
@@ -83,6 +96,19 @@ class StylizeForm(BaseModel):
     gatys_learning_rate: float | None = _gatys("learning_rate")
     gatys_seed: int | None = _gatys("seed")
     gatys_preview_every: int | None = _gatys("preview_every")
+
+    webhook: str | None = Field(
+        None,
+        max_length=MAX_URL_LENGTH,
+        description="An https URL that receives the job's events: a POST of the job's JSON, "
+        "signed the Standard Webhooks way (headers webhook-id, webhook-timestamp, "
+        "webhook-signature), retried with backoff until it answers 2xx.",
+    )
+    webhook_events: list[str] | None = Field(
+        None,
+        description="Which events go to `webhook`: any of start, progress, completed, "
+        "comma-separated or repeated. Default: completed.",
+    )
 
     def to_params(self, max_size: int) -> StyleParams:
         """``StyleParams`` from the fields given (the others keep their defaults); errors
@@ -108,6 +134,22 @@ class StylizeForm(BaseModel):
                     f"at most {max_size} pixels on this server (got {value})", field=name
                 )
         return params
+
+    def webhook_events_wanted(self) -> tuple[WebhookEvent, ...]:
+        """The events asked for (default ``completed``), in their order of occurrence."""
+        if self.webhook_events is None:
+            return ("completed",)
+        if self.webhook is None:
+            raise InvalidParameter("webhook_events needs a webhook URL", field="webhook_events")
+        asked = {p.strip() for item in self.webhook_events for p in item.split(",") if p.strip()}
+        unknown = sorted(asked - set(WEBHOOK_EVENTS))
+        if unknown or not asked:
+            raise InvalidParameter(
+                f"events are {', '.join(WEBHOOK_EVENTS)}, comma-separated (got "
+                f"{', '.join(unknown) or 'none'})",
+                field="webhook_events",
+            )
+        return tuple(event for event in WEBHOOK_EVENTS if event in asked)
 
 
 REPEATABLE = frozenset({"style", "style_id", "style_weights"})

@@ -8,8 +8,11 @@ import contextlib
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from redis import Redis
+from redis.client import Pipeline
+from redis.exceptions import WatchError
 from rq import Callback, Queue, Retry
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
@@ -22,16 +25,30 @@ from contract.jobs import (
     JobRecord,
     JobSpec,
     JobStatus,
+    Webhook,
 )
-from contract.keys import QUEUE_KINDS, Keys
+from contract.keys import QUEUE_KINDS, Keys, QueueKind
+from contract.notify import notify
 from contract.presence import live_workers
 from contract.settings import Settings
 from contract.store import JobStore
 from models.params import StyleParams
-from service.errors import Conflict, NotFound, QueueFull
+from service.errors import Busy, Conflict, NotFound, QueueFull, TooManyActiveJobs
+from service.idempotency import Claim, remember, remembered
 from service.uploads import Upload
 
 RETRY_AFTER: dict[str, int] = {"fast": 10, "slow": 120}  # seconds, roughly one job's time
+
+
+@dataclass(frozen=True)
+class Admission:
+    record: JobRecord
+    replayed: bool  # an Idempotency-Key's earlier job, nothing new queued
+
+
+MAX_TRIES = 100
+"""Optimistic transactions that lost a race start again; each loss means another request
+got in, so this bound is only reached under an absurd burst (then 503, retry)."""
 
 
 def enqueue_job(
@@ -42,19 +59,23 @@ def enqueue_job(
     content: Upload,
     styles: Sequence[Upload | str],
     mask: Upload | None,
-) -> JobRecord:
-    """Store the inputs and the record, and enqueue the job id, in one transaction.
+    *,
+    webhook: Webhook | None = None,
+    base_url: str | None = None,
+    claim: Claim | None = None,
+) -> Admission:
+    """Admit the job in one atomic step: check the queue's depth (429 ``queue_full``) and
+    the owner's active jobs (429 ``too_many_active_jobs``), claim the Idempotency-Key,
+    store the inputs and the record, and enqueue the job id.
 
-    ``styles`` are uploads, or sha256 ids of styles ``owner`` uploaded before (checked by
-    the caller). 429 when the method's queue is at ``max_queue_depth``.
+    Atomic through WATCH/MULTI on the queue, the owner's active set and the key: if any
+    of them changes between the checks and the writes (another request admitted, a
+    worker took a job), the transaction is refused and the step starts again, so the caps
+    hold exactly under any concurrency, across API processes. ``styles`` are uploads, or
+    sha256 ids of styles ``owner`` uploaded before (checked by the caller).
     """
     kind = QUEUE_FOR_METHOD[params.method]
     queue = Queue(store.keys.queue(kind), connection=store.redis)
-    if queue.count >= settings.max_queue_depth:
-        raise QueueFull(
-            f"the {kind} queue is full ({settings.max_queue_depth} jobs waiting); retry later",
-            retry_after=RETRY_AFTER[kind],
-        )
     ttl = settings.job_ttl
     spec = JobSpec(
         params=params,
@@ -63,6 +84,7 @@ def enqueue_job(
         mask=mask.sha256 if mask else None,
         ttl=ttl,
     )
+    now = time.time()
     record = JobRecord(
         id=uuid.uuid4().hex,
         owner=owner,
@@ -70,39 +92,89 @@ def enqueue_job(
         method=params.method,
         queue=kind,
         spec=spec,
+        created_at=now,
+        expires_at=now + ttl,
+        webhook=webhook,
+        base_url=base_url,
     )
+    active = store.keys.active_jobs(owner)
+    watched = [queue.key, active] + ([claim.key] if claim else [])
     with store.redis.pipeline() as pipe:
-        pipe.multi()  # RQ expects an explicit transaction when handed a pipeline
-        for upload in (content, *styles, mask):
-            if isinstance(upload, Upload):
-                store.put_image(upload.sha256, upload.data, ttl, pipe)
-            elif isinstance(upload, str):
-                store.keep_style(owner, upload, ttl, pipe)
-        store.create(record, pipe)
-        queue.enqueue_call(
-            JOB_FUNCTION,
-            args=(record.id, store.keys.prefix),
-            job_id=record.id,
-            description=f"stylize {params.method} {record.id}",
-            timeout=settings.job_timeout(kind),
-            ttl=ttl,
-            result_ttl=ttl,
-            failure_ttl=ttl,
-            # Retries are for lost workers only: the job function itself never raises.
-            retry=Retry(max=settings.retry_limit, enqueue_at_front=True)
-            if settings.retry_limit
-            else None,
-            on_failure=Callback(JOB_FAILURE_CALLBACK),
-            pipeline=pipe,
+        for _ in range(MAX_TRIES):
+            try:
+                pipe.watch(*watched)
+                if claim is not None:
+                    earlier = _earlier_job(store, owner, remembered(pipe.get(claim.key), claim))
+                    if earlier is not None:
+                        return Admission(earlier, replayed=True)
+                _check_caps(pipe, settings, kind, queue.key, active)
+                pipe.multi()
+                pipe.zremrangebyscore(active, "-inf", time.time())  # expired, never finished
+                for upload in (content, *styles, mask):
+                    if isinstance(upload, Upload):
+                        store.put_image(upload.sha256, upload.data, ttl, pipe)
+                    elif isinstance(upload, str):
+                        store.keep_style(owner, upload, ttl, pipe)
+                store.create(record, pipe)
+                if claim is not None:
+                    remember(pipe, claim, record.id, ttl)
+                _enqueue(queue, record, store.keys.prefix, settings, pipe)
+                pipe.execute()
+                return Admission(record, replayed=False)
+            except WatchError:
+                continue
+    raise Busy("too many submissions at this moment; retry in a second")
+
+
+def _check_caps(
+    pipe: Pipeline, settings: Settings, kind: QueueKind, queue: str, active: str
+) -> None:
+    if pipe.llen(queue) >= settings.max_queue_depth:
+        raise QueueFull(
+            f"the {kind} queue is full ({settings.max_queue_depth} jobs waiting); retry later",
+            retry_after=RETRY_AFTER[kind],
         )
-        pipe.execute()
-    return record
+    cap = settings.max_active_jobs_per_key
+    if cap and pipe.zcount(active, time.time(), "+inf") >= cap:
+        raise TooManyActiveJobs(
+            f"this API key already has {cap} jobs queued or running, the most it may have; "
+            "retry when one has finished",
+            retry_after=RETRY_AFTER[kind],
+        )
 
 
-def cancel_job(store: JobStore, record: JobRecord) -> JobRecord:
-    """Cancel at once if queued; if running, raise the flag the worker checks between
-    cascade levels or Gatys iterations. Canceling a canceled job is a no-op; a job that
-    succeeded or failed cannot be canceled (409)."""
+def _earlier_job(store: JobStore, owner: str, job_id: str | None) -> JobRecord | None:
+    if job_id is None:
+        return None
+    record = store.get(job_id)
+    return record if record is not None and record.owner == owner else None
+
+
+def _enqueue(
+    queue: Queue, record: JobRecord, prefix: str, settings: Settings, pipe: Pipeline
+) -> None:
+    queue.enqueue_call(
+        JOB_FUNCTION,
+        args=(record.id, prefix),
+        job_id=record.id,
+        description=f"stylize {record.method} {record.id}",
+        timeout=settings.job_timeout(record.queue),
+        ttl=record.spec.ttl,
+        result_ttl=record.spec.ttl,
+        failure_ttl=record.spec.ttl,
+        # Retries are for lost workers only: the job function itself never raises.
+        retry=Retry(max=settings.retry_limit, enqueue_at_front=True)
+        if settings.retry_limit
+        else None,
+        on_failure=Callback(JOB_FAILURE_CALLBACK),
+        pipeline=pipe,
+    )
+
+
+def cancel_job(store: JobStore, settings: Settings, record: JobRecord) -> JobRecord:
+    """Cancel at once if queued (and tell its webhook); if running, raise the flag the
+    worker checks between cascade levels or Gatys iterations. Canceling a canceled job
+    is a no-op; a job that succeeded or failed cannot be canceled (409)."""
     if record.status is JobStatus.canceled:
         return record
     if record.status.finished:
@@ -116,6 +188,7 @@ def cancel_job(store: JobStore, record: JobRecord) -> JobRecord:
     )
     if done.applied:
         _drop_from_queue(store, record)
+        notify(store, settings, record.id, "completed")
     return store.get(record.id) or record
 
 

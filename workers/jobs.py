@@ -9,9 +9,11 @@ way. RQ's retry is used for one thing only: a worker that died mid-job, which RQ
 reports to ``on_job_failure`` as ``AbandonedJobError`` when it re-queues the job.
 """
 
+import functools
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +25,8 @@ from rq.timeouts import JobTimeoutException
 from contract.jobs import JobError, JobRecord, JobStatus, ResultInfo
 from contract.keys import Keys
 from contract.metrics import record_job, record_style_cache
+from contract.notify import notify
+from contract.settings import Settings
 from contract.store import JobStore
 from models.errors import Canceled, StylizeError
 from models.images import content_type, decode_image, decode_mask, encode_image
@@ -85,8 +89,15 @@ def run_stylize_job(job_id: str, key_prefix: str) -> str:
     )
     if not started.applied:
         return f"skipped ({started.previous})"
+    notify(store, engine.settings, job_id, "start")
     clock = time.monotonic()
-    progress = ProgressReporter(store, job_id, record.spec.ttl)
+    progress = ProgressReporter(
+        store,
+        job_id,
+        record.spec.ttl,
+        announce=_progress_webhook(store, engine.settings, record),
+        announce_every=engine.settings.webhook_progress_interval,
+    )
     should_cancel = CancelFlag(store, job_id)
     try:
         if should_cancel():
@@ -107,7 +118,7 @@ def run_stylize_job(job_id: str, key_prefix: str) -> str:
         outcome = _failed(
             "internal_error", "the worker hit an unexpected error; it has been logged"
         )
-    if not _finish(store, record, attempt, outcome, time.monotonic() - clock):
+    if not _finish(store, record, attempt, outcome, time.monotonic() - clock, engine.settings):
         return "superseded"
     if outcome.error is not None:
         raise JobFailed(outcome.error)
@@ -144,7 +155,7 @@ def on_job_failure(job: Job, connection: Any, exc_type: type, exc: BaseException
             "internal_error", "the worker hit an unexpected error; it has been logged"
         )
     seconds = time.time() - record.started_at if record.started_at else 0.0
-    _finish(store, record, record.attempts, outcome, seconds)
+    _finish(store, record, record.attempts, outcome, seconds, Settings())
 
 
 def _stylize(
@@ -209,12 +220,18 @@ def _failed(code: str, message: str, field_name: str | None = None) -> Outcome:
 
 
 def _finish(
-    store: JobStore, record: JobRecord, attempt: int, outcome: Outcome, seconds: float
+    store: JobStore,
+    record: JobRecord,
+    attempt: int,
+    outcome: Outcome,
+    seconds: float,
+    settings: Settings,
 ) -> bool:
     """Store the result and the final status of run ``attempt`` in one step (a client
     that sees ``succeeded`` can fetch the image; record and result are kept ``ttl``
     seconds from now). False, and nothing written, if a newer run has taken the job over
-    (this one was given up for lost while its worker was paused) or it has finished."""
+    (this one was given up for lost while its worker was paused) or it has finished.
+    Then the webhook, if the job has one, is told."""
     ended = store.finish(
         record.id,
         attempt,
@@ -232,6 +249,7 @@ def _finish(
             ended.previous.value if ended.previous else "gone",
         )
         return False
+    notify(store, settings, record.id, "completed")
     hits = outcome.fields.get("style_cache_hits", 0)
     misses = outcome.fields.get("style_cache_misses", 0)
     reason = outcome.error.code if outcome.error else None
@@ -247,6 +265,15 @@ def _finish(
         f" ({outcome.error.code}: {outcome.error.message})" if outcome.error else "",
     )
     return True
+
+
+def _progress_webhook(
+    store: JobStore, settings: Settings, record: JobRecord
+) -> Callable[[], object] | None:
+    """What the progress reporter calls to announce progress, if the webhook wants it."""
+    if record.webhook is None or "progress" not in record.webhook.events:
+        return None
+    return functools.partial(notify, store, settings, record.id, "progress")
 
 
 def _worker_name() -> str | None:

@@ -7,6 +7,7 @@ the cancel flag that ``DELETE /jobs/{id}`` sets.
 
 import logging
 import time
+from collections.abc import Callable
 
 from redis.exceptions import RedisError
 
@@ -20,13 +21,27 @@ PREVIEW_QUALITY = 80
 
 
 class ProgressReporter:
-    def __init__(self, store: JobStore, job_id: str, ttl: int, min_interval: float = 0.25) -> None:
+    """``announce`` (the job's progress webhook, if it wants one) is called after a write,
+    at most every ``announce_every`` seconds."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        job_id: str,
+        ttl: int,
+        min_interval: float = 0.25,
+        announce: Callable[[], object] | None = None,
+        announce_every: float = 5.0,
+    ) -> None:
         self.store = store
         self.job_id = job_id
         self.ttl = ttl
         self.min_interval = min_interval
+        self.announce = announce
+        self.announce_every = announce_every
         self._last_stage: str | None = None
         self._last_write = 0.0
+        self._last_announce: float | None = None
 
     def __call__(self, event: ProgressEvent) -> None:
         now = time.monotonic()
@@ -42,6 +57,10 @@ class ProgressReporter:
             total=event.total,
             losses=event.losses,
         )
+        last = self._last_announce
+        if self.announce is not None and (last is None or now - last >= self.announce_every):
+            self._last_announce = now
+            self.announce()
 
     def update(self, **fields: object) -> None:
         """Progress is advisory: a failed write is logged, never fails the job."""
@@ -54,6 +73,7 @@ class ProgressReporter:
         try:
             data = encode_image(event.preview, "jpeg", PREVIEW_QUALITY)
             self.store.put_preview(self.job_id, data, self.ttl)
+            self.store.update(self.job_id, {"preview_iteration": event.iteration or 0})
         except RedisError as error:
             log.warning("job %s: preview not recorded: %s", self.job_id, error)
 

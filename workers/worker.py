@@ -66,6 +66,7 @@ from contract.jobs import QUEUE_FOR_METHOD
 from contract.keys import Keys, QueueKind
 from contract.settings import Settings, connect_redis
 from workers.jobs import JobFailed
+from workers.webhooks import start_delivery_threads
 
 log = logging.getLogger("stylize.worker")
 
@@ -81,9 +82,10 @@ def run_worker(
     ``FIRST_RETRY`` seconds, then twice as long each time up to ``MAX_RETRY``."""
     from workers.engine import load_engine
 
+    connection = connect_redis(settings)
+    start_delivery_threads(settings, connection)  # webhooks go out while the engine loads
     served = [method for method, kind in QUEUE_FOR_METHOD.items() if kind in kinds]
     load_engine(settings, warm_up=served if settings.worker_warm_up else ())
-    connection = connect_redis(settings)
     queues = [settings.keys.queue(kind) for kind in kinds]
     delay = FIRST_RETRY
     while True:

@@ -1,22 +1,40 @@
-"""``POST /stylize`` and ``/jobs/{id}``: submit, poll, download, cancel."""
+"""``POST /stylize`` and ``/jobs``: submit, list, poll, download, cancel."""
 
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Header, Request, Response, UploadFile
+from fastapi import APIRouter, Form, Header, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from contract.jobs import JOB_ID_PATTERN, SHA256_PATTERN, JobRecord, JobStatus
+from contract.job_json import job_out
+from contract.jobs import JOB_ID_PATTERN, SHA256_PATTERN, JobRecord, JobStatus, Webhook
 from contract.settings import Settings
+from contract.signing import UrlSigner
 from contract.store import JobStore
+from contract.webhooks import WebhookTargetError, check_url, resolve
 from models.errors import InvalidParameter
 from models.params import check_inputs
-from service.deps import CurrentKey, KeyedRoute, SettingsDep, StoreDep
-from service.errors import Conflict, NotFound
+from service.deps import CurrentKey, KeyedRoute, SettingsDep, SignerDep, StoreDep, public_base
+from service.errors import Conflict, ErrorCode, NotFound
 from service.forms import StylizeForm, refuse_repeated
+from service.idempotency import REPLAYED, IdempotencyKeyHeader, claim_for
+from service.listing import MAX_LIMIT, find_jobs
 from service.queueing import cancel_job, enqueue_job, queue_position, wait_for_job
-from service.schemas import ERROR_RESPONSES, UPLOAD_ERROR_RESPONSES, JobLinks, JobOut, job_out
+from service.schemas import (
+    AUTH,
+    BODY,
+    EXAMPLE_JOB,
+    EXAMPLE_QUEUED,
+    LOCATION_HEADER,
+    REDIS,
+    REPLAYED_HEADER,
+    RESULT_ANSWERS,
+    JobList,
+    JobOut,
+    errors,
+    json_example,
+)
 from service.uploads import Upload, check_image, read_upload
 
 router = APIRouter(tags=["jobs"], route_class=KeyedRoute)
@@ -26,14 +44,37 @@ PreferHeader = Annotated[
 ]
 
 PREFER_WAIT = re.compile(r'(?:^|[,;\s])wait\s*=\s*"?(\d+(?:\.\d+)?)"?', re.IGNORECASE)
+NOT_FINISHED = (ErrorCode.job_not_finished, ErrorCode.job_failed, ErrorCode.job_canceled)
 
 
 @router.post(
     "/stylize",
+    operation_id="stylize",
     status_code=202,
     response_model=JobOut,
-    responses={200: {"model": JobOut, "description": "Finished within `Prefer: wait`."}}
-    | UPLOAD_ERROR_RESPONSES,
+    responses={
+        202: {
+            "description": "Queued (or running): poll `Location`.",
+            "headers": LOCATION_HEADER | REPLAYED_HEADER,
+            "content": json_example(EXAMPLE_QUEUED),
+        },
+        200: {
+            "model": JobOut,
+            "description": "Finished within `Prefer: wait`, or an Idempotency-Key's finished job.",
+            "headers": LOCATION_HEADER | REPLAYED_HEADER,
+            "content": json_example(EXAMPLE_JOB),
+        },
+    }
+    | errors(
+        *AUTH,
+        *BODY,
+        ErrorCode.invalid_mask,
+        ErrorCode.invalid_video,
+        ErrorCode.idempotency_key_reused,
+        ErrorCode.queue_full,
+        ErrorCode.too_many_active_jobs,
+        *REDIS,
+    ),
     summary="Submit a stylization job",
 )
 async def stylize(
@@ -41,44 +82,107 @@ async def stylize(
     form: Annotated[StylizeForm, Form(media_type="multipart/form-data")],
     settings: SettingsDep,
     store: StoreDep,
+    signer: SignerDep,
     owner: CurrentKey,
     prefer: PreferHeader = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Answers 202 with the job and a `Location` to poll at once; with `Prefer: wait=N`,
     200 with the finished job if it finishes within N seconds. Everything is checked
     before the job is queued: a worker never sees a bad upload or parameter."""
     refuse_repeated(await request.form())  # parsed already: FastAPI keeps it
     params = form.to_params(settings.max_size)
+    webhook = await _webhook(form, settings)
     content, styles, mask = await _read_inputs(form, store, owner, settings)
     check_inputs(
         params, len(styles), (content.width, content.height), mask and (mask.width, mask.height)
     )
-    record = await run_in_threadpool(
-        enqueue_job, store, settings, owner, params, content, styles, mask
+    claim = claim_for(
+        store.keys,
+        owner,
+        idempotency_key,
+        "job",
+        {
+            "params": params.model_dump(mode="json"),
+            "content": content.sha256,
+            "styles": [s if isinstance(s, str) else s.sha256 for s in styles],
+            "mask": mask.sha256 if mask else None,
+            "webhook": webhook.model_dump(mode="json") if webhook else None,
+        },
     )
-    return await _respond(request, store, settings, record, prefer, submitted=True)
+    admission = await run_in_threadpool(
+        enqueue_job,
+        store,
+        settings,
+        owner,
+        params,
+        content,
+        styles,
+        mask,
+        webhook=webhook,
+        base_url=public_base(request, settings),
+        claim=claim,
+    )
+    headers = REPLAYED if admission.replayed else {}
+    return await _respond(
+        request, store, settings, signer, admission.record, prefer, submitted=True, headers=headers
+    )
 
 
 @router.get(
-    "/jobs/{job_id}", response_model=JobOut, responses=ERROR_RESPONSES, summary="Poll a job"
+    "/jobs",
+    operation_id="list_jobs",
+    response_model=JobList,
+    responses={200: {"content": json_example({"jobs": [EXAMPLE_JOB], "next_cursor": None})}}
+    | errors(*AUTH, ErrorCode.invalid_parameter, *REDIS),
+    summary="List your jobs, newest first",
+)
+def list_jobs(
+    request: Request,
+    settings: SettingsDep,
+    store: StoreDep,
+    signer: SignerDep,
+    owner: CurrentKey,
+    status: Annotated[JobStatus | None, Query(description="Only jobs in this state.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Jobs per page.")] = 20,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="`next_cursor` of the page before.")
+    ] = None,
+) -> JSONResponse:
+    """The calling API key's jobs (never another key's), newest first, a page at a time:
+    pass `next_cursor` back as `cursor` until it is null. Jobs are listed until they
+    expire."""
+    records, next_cursor = find_jobs(store, owner, status, limit, cursor)
+    jobs = [present(request, store, settings, signer, record) for record in records]
+    return JSONResponse({"jobs": jobs, "next_cursor": next_cursor})
+
+
+@router.get(
+    "/jobs/{job_id}",
+    operation_id="get_job",
+    response_model=JobOut,
+    responses={200: {"content": json_example(EXAMPLE_JOB)}}
+    | errors(*AUTH, ErrorCode.not_found, *REDIS),
+    summary="Poll a job",
 )
 async def get_job(
     job_id: str,
     request: Request,
     settings: SettingsDep,
     store: StoreDep,
+    signer: SignerDep,
     owner: CurrentKey,
     prefer: PreferHeader = None,
 ) -> JSONResponse:
-    record = await run_in_threadpool(_load, store, owner, job_id)
-    return await _respond(request, store, settings, record, prefer, submitted=False)
+    record = await run_in_threadpool(load_job, store, owner, job_id)
+    return await _respond(request, store, settings, signer, record, prefer, submitted=False)
 
 
 @router.get(
     "/jobs/{job_id}/result",
+    operation_id="get_result",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}}}}
-    | ERROR_RESPONSES,
+    responses=RESULT_ANSWERS | errors(*AUTH, ErrorCode.not_found, *NOT_FINISHED, *REDIS),
     summary="Download the stylized image",
 )
 def get_result(
@@ -89,32 +193,19 @@ def get_result(
 ) -> Response:
     """The image, once the job has succeeded (or a canceled Gatys job's best image so
     far); 409 before. Cacheable: it never changes, and it expires with the job."""
-    record = _load(store, owner, job_id)
-    if record.result is None:
-        raise _no_result(record)
-    stored = store.get_result(job_id)
-    if stored is None:
-        raise NotFound("the result has expired")
-    data, ttl = stored
-    etag = f'"{record.result.etag}"'
-    headers = {
-        "ETag": etag,
-        "Cache-Control": f"private, max-age={ttl}, immutable",
-        "Content-Disposition": f'inline; filename="{job_id}.{record.spec.params.format}"',
-    }
-    if if_none_match and etag in (t.strip() for t in if_none_match.split(",")):
-        return Response(status_code=304, headers=headers)
-    return Response(data, media_type=record.result.content_type, headers=headers)
+    return serve_result(store, load_job(store, owner, job_id), if_none_match, "private")
 
 
 @router.get(
     "/jobs/{job_id}/preview",
+    operation_id="get_preview",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}}}} | ERROR_RESPONSES,
+    responses={200: {"content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}}}
+    | errors(*AUTH, ErrorCode.not_found, *REDIS),
     summary="Latest progress preview (gatys)",
 )
 def get_preview(job_id: str, store: StoreDep, owner: CurrentKey) -> Response:
-    _load(store, owner, job_id)
+    load_job(store, owner, job_id)
     data = store.get_preview(job_id)
     if data is None:
         raise NotFound("no preview yet (only gatys jobs send previews)")
@@ -123,20 +214,100 @@ def get_preview(job_id: str, store: StoreDep, owner: CurrentKey) -> Response:
 
 @router.delete(
     "/jobs/{job_id}",
+    operation_id="cancel_job",
     response_model=JobOut,
-    responses={202: {"model": JobOut, "description": "Running: will stop shortly."}}
-    | ERROR_RESPONSES,
+    responses={
+        200: {"description": "Canceled.", "content": json_example(EXAMPLE_QUEUED)},
+        202: {"model": JobOut, "description": "Running: will stop shortly."},
+    }
+    | errors(*AUTH, ErrorCode.not_found, ErrorCode.job_finished, *REDIS),
     summary="Cancel a job",
 )
-def delete_job(job_id: str, request: Request, store: StoreDep, owner: CurrentKey) -> JSONResponse:
+def delete_job(
+    job_id: str,
+    request: Request,
+    settings: SettingsDep,
+    store: StoreDep,
+    signer: SignerDep,
+    owner: CurrentKey,
+) -> JSONResponse:
     """A queued job is canceled at once (200). A running job stops at the next cascade
     level or Gatys iteration (202; poll it). A finished job cannot be canceled (409)."""
-    record = cancel_job(store, _load(store, owner, job_id))
+    record = cancel_job(store, settings, load_job(store, owner, job_id))
     status = 200 if record.status.finished else 202
-    return JSONResponse(_present(request, store, record), status_code=status)
+    return JSONResponse(present(request, store, settings, signer, record), status_code=status)
+
+
+# --- shared with the other routes ---------------------------------------------------------
+
+
+def load_job(store: JobStore, owner: str, job_id: str) -> JobRecord:
+    """The job if it exists and ``owner`` created it; 404 alike otherwise, so a job id
+    does not reveal whether another key's job exists."""
+    record = store.get(job_id) if JOB_ID_PATTERN.match(job_id) else None
+    if record is None or record.owner != owner:
+        raise NotFound("no such job (unknown, or expired)")
+    return record
+
+
+def present(
+    request: Request, store: JobStore, settings: Settings, signer: UrlSigner, record: JobRecord
+) -> dict:
+    """The job's JSON as this request sees it (links under its root path and host)."""
+    out = job_out(
+        record,
+        root_path=request.scope.get("root_path", ""),
+        base_url=public_base(request, settings),
+        signer=signer,
+        queue_position=queue_position(store, record),
+        cancel_requested=not record.status.finished and store.cancel_requested(record.id),
+    )
+    return out.model_dump(mode="json")
+
+
+def serve_result(
+    store: JobStore, record: JobRecord, if_none_match: str | None, cache: str
+) -> Response:
+    """The result image with its ETag (304 when the client has it); ``cache`` is
+    ``private`` (behind the API key) or ``public`` (signed URLs, for CDNs)."""
+    if record.result is None:
+        raise _no_result(record)
+    stored = store.get_result(record.id)
+    if stored is None:
+        raise NotFound("the result has expired")
+    data, ttl = stored
+    etag = f'"{record.result.etag}"'
+    headers = {
+        "ETag": etag,
+        "Cache-Control": f"{cache}, max-age={ttl}, immutable",
+        "Content-Disposition": f'inline; filename="{record.id}.{record.spec.params.format}"',
+    }
+    if if_none_match and etag in (t.strip() for t in if_none_match.split(",")):
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type=record.result.content_type, headers=headers)
 
 
 # --- helpers ------------------------------------------------------------------------------
+
+
+async def _webhook(form: StylizeForm, settings: Settings) -> Webhook | None:
+    """The job's webhook, if asked for: a URL this server will call (https, a public
+    address unless the operator allows others) and the events it wants."""
+    events = form.webhook_events_wanted()
+    if form.webhook is None:
+        return None
+    if not settings.webhook_secret:
+        raise InvalidParameter(
+            "this server has no STYLIZE_WEBHOOK_SECRET, so it sends no webhooks; poll the "
+            "job or follow its events instead",
+            field="webhook",
+        )
+    try:
+        parts = check_url(form.webhook, allow_http=settings.webhook_allow_http)
+        await run_in_threadpool(resolve, parts, allow_private=settings.webhook_allow_private)
+    except WebhookTargetError as refused:
+        raise InvalidParameter(str(refused), field="webhook") from None
+    return Webhook(url=form.webhook, events=events)
 
 
 async def _read_inputs(
@@ -181,15 +352,6 @@ def _nth(field: str, index: int, count: int) -> str:
     return f"{field}[{index}]" if count > 1 else field
 
 
-def _load(store: JobStore, owner: str, job_id: str) -> JobRecord:
-    """The job if it exists and ``owner`` created it; 404 alike otherwise, so a job id
-    does not reveal whether another key's job exists."""
-    record = store.get(job_id) if JOB_ID_PATTERN.match(job_id) else None
-    if record is None or record.owner != owner:
-        raise NotFound("no such job (unknown, or expired)")
-    return record
-
-
 def _no_result(record: JobRecord) -> Conflict:
     if record.status is JobStatus.failed:
         return Conflict("the job failed; see its error", code="job_failed")
@@ -205,17 +367,19 @@ async def _respond(
     request: Request,
     store: JobStore,
     settings: Settings,
+    signer: UrlSigner,
     record: JobRecord,
     prefer: str | None,
     *,
     submitted: bool,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    headers = {}
+    headers = dict(headers or {})
     wait = _wait_preference(prefer, settings.max_wait)
     if wait is not None:
         record = await wait_for_job(store, record, wait)
         headers["Preference-Applied"] = f"wait={wait:g}"
-    body = await run_in_threadpool(_present, request, store, record)
+    body = await run_in_threadpool(present, request, store, settings, signer, record)
     if submitted:
         headers["Location"] = body["links"]["self"]
     status = 202 if submitted and not record.status.finished else 200
@@ -225,23 +389,3 @@ async def _respond(
 def _wait_preference(prefer: str | None, cap: float) -> float | None:
     match = PREFER_WAIT.search(prefer or "")
     return min(float(match.group(1)), cap) if match else None
-
-
-def _present(request: Request, store: JobStore, record: JobRecord) -> dict:
-    def path(name: str) -> str:
-        return request.scope.get("root_path", "") + request.app.url_path_for(name, job_id=record.id)
-
-    running = record.status is JobStatus.running
-    links = JobLinks(
-        self=path("get_job"),
-        result=path("get_result") if record.result else None,
-        preview=path("get_preview") if running and record.method == "gatys" else None,
-        cancel=None if record.status.finished else path("delete_job"),
-    )
-    out = job_out(
-        record,
-        links,
-        queue_position=queue_position(store, record),
-        cancel_requested=not record.status.finished and store.cancel_requested(record.id),
-    )
-    return out.model_dump(mode="json")

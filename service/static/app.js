@@ -1,7 +1,8 @@
 // The try-it page: the same calls a mobile app makes, in plain JavaScript.
 //
 //   POST /stylize (multipart)  ->  202 with the job and its links
-//   GET  /jobs/{id}            ->  polled for status and progress until it finishes
+//   GET  /jobs/{id}/events     ->  its live events (Server-Sent Events) until it finishes
+//   GET  /jobs/{id}            ->  polled instead, if the events cannot be followed
 //   GET  /jobs/{id}/preview    ->  the latest Gatys preview, while it runs
 //   GET  /jobs/{id}/result     ->  the image
 //   DELETE /jobs/{id}          ->  cancel
@@ -235,7 +236,10 @@ async function submit(event) {
 }
 
 function startWatch() {
-  if (watch) stopWatch(watch);
+  if (watch) {
+    stopWatch(watch);
+    watch.abort?.(); // stop reading its events
+  }
   const current = { job: null, started: performance.now(), previewIteration: null };
   current.timer = setInterval(() => showElapsed(current), 100);
   watch = current;
@@ -256,8 +260,16 @@ function stopWatch(current) {
   if (current === watch) $("#submit").disabled = false;
 }
 
-// Poll the job until it finishes, showing each state.
+// Follow the job until it finishes, showing each state: by its live events where the
+// browser can read a stream, else (or if the stream breaks) by polling.
 async function follow(current, job) {
+  if (!isFinished(job) && job.links.events && window.ReadableStream && window.TextDecoder) {
+    try {
+      job = await followEvents(current, job);
+    } catch {
+      if (current !== watch) return; // polling below picks up where the events stopped
+    }
+  }
   while (current === watch) {
     current.job = job;
     showJob(job);
@@ -286,6 +298,58 @@ async function follow(current, job) {
     const { code, message, field } = job.error;
     showError(new ApiError(null, code, message, field), "The job failed");
   }
+}
+
+// Read GET /jobs/{id}/events with fetch (EventSource cannot send the API key) and show
+// each event; resolves to the latest job when the stream ends.
+async function followEvents(current, job) {
+  const response = await callApi(job.links.events, {
+    headers: { Accept: "text/event-stream" },
+  });
+  const reader = response.body.getReader();
+  current.abort = () => reader.cancel().catch(() => {});
+  const decoder = new TextDecoder();
+  let buffer = "";
+  while (current === watch) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, "\n");
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const event = parseEvent(buffer.slice(0, end));
+      buffer = buffer.slice(end + 2);
+      if (!event || current !== watch) continue;
+      if (event.name === "status" || event.name === "done") {
+        job = event.data;
+      } else if (event.name === "progress") {
+        job = { ...job, progress: event.data };
+      } else if (event.name === "preview" && event.data.iteration !== current.previewIteration) {
+        current.previewIteration = event.data.iteration;
+        showPreview(current, event.data.url);
+        continue;
+      } else {
+        continue;
+      }
+      current.job = job;
+      showJob(job);
+      if (event.name === "done") {
+        reader.cancel().catch(() => {});
+        return job;
+      }
+    }
+  }
+  return job;
+}
+
+// One server-sent event ("event: name", "data: json" lines); null for a comment.
+function parseEvent(block) {
+  let name = "message";
+  const data = [];
+  for (const line of block.split("\n")) {
+    if (line.startsWith("event:")) name = line.slice(6).trim();
+    else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+  }
+  return data.length ? { name, data: JSON.parse(data.join("\n")) } : null;
 }
 
 function isFinished(job) {

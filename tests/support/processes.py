@@ -40,9 +40,12 @@ def free_port() -> int:
 
 
 def worker_env(prefix: str, redis_url: str = REDIS_URL, **overrides: str) -> dict[str, str]:
+    from tests.support.webhooks import WEBHOOK_SETTINGS
+
     env = dict(os.environ)
     env.setdefault("STYLIZE_WEIGHTS_DIR", str(WEIGHTS))
     env.update(FAST_WORKER_SETTINGS)
+    env.update(WEBHOOK_SETTINGS)  # deliveries to the tests' receivers on 127.0.0.1
     env.update({"REDIS_URL": redis_url, "STYLIZE_KEY_PREFIX": prefix, **overrides})
     return env
 

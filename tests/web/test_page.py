@@ -55,6 +55,28 @@ def test_a_job_runs_from_upload_to_download(ready_api, open_page):
     assert Path(download.value.path()).read_bytes().startswith(b"\x89PNG")
 
 
+def test_the_page_follows_the_jobs_live_events_and_polls_when_it_cannot(ready_api, open_page):
+    page = open_page(ready_api)
+    requests: list[tuple[str, str]] = []
+    page.on("request", lambda request: requests.append((request.method, request.url)))
+    polls = re.compile(r"/jobs/[0-9a-f]{32}$")
+
+    choose(page, content=SMALL_CONTENT)
+    page.click("#submit")
+    expect(page.locator("#status")).to_have_text("Done", timeout=JOB_TIMEOUT)
+
+    assert any(url.endswith("/events") for _, url in requests)
+    assert not [url for method, url in requests if method == "GET" and polls.search(url)]
+
+    page.route("**/events", lambda route: route.abort())  # as behind a proxy that drops it
+    requests.clear()
+    page.click("#submit")
+    expect(page.locator("#status")).to_have_text("Done", timeout=JOB_TIMEOUT)
+    expect(page.locator("#result-img")).to_be_visible()
+    expect(page.locator("#error")).to_be_hidden()
+    assert [url for method, url in requests if method == "GET" and polls.search(url)]
+
+
 def test_two_styles_mix_with_the_chosen_weight(ready_api, open_page, redis, session_prefix):
     page = open_page(ready_api)
     choose(page)

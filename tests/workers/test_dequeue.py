@@ -97,7 +97,7 @@ def test_without_retries_left_such_a_job_fails_as_worker_lost_instead_of_staying
     data = png_bytes(8, 8)
     image = Upload("content", data, hashlib.sha256(data).hexdigest(), "PNG", 8, 8)
     params = StyleParams(method="gatys")  # the slow queue: the worker's second
-    job_id = enqueue_job(store, settings, "anonymous", params, image, [image], None).id
+    job_id = enqueue_job(store, settings, "anonymous", params, image, [image], None).record.id
     job, queue = pop(worker)  # ... and the worker dies here
 
     maintenance = queue.intermediate_queue

@@ -28,10 +28,10 @@ def enqueue_unchecked(api, content: Upload, styles: list[Upload | str]) -> str:
     prefix = api.settings.key_prefix
     store = JobStore(api.client.app.state.redis, Keys(prefix))
     params = StyleParams(size=128, style_size=128)
-    record = enqueue_job(
+    admission = enqueue_job(
         store, Settings(key_prefix=prefix), "anonymous", params, content, styles, None
     )
-    return record.id
+    return admission.record.id
 
 
 def test_an_undecodable_input_fails_the_job_and_the_worker_takes_the_next(api):
