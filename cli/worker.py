@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return _worker(args)
-    except (StylizeError, ValueError) as error:  # e.g. weights missing, a bad setting
+    except StylizeError as error:  # e.g. a weight file missing and not downloadable
         print(f"stylize-worker: error: {error}", file=sys.stderr)
         return 1
 
@@ -80,8 +80,11 @@ def _queue_kinds(text: str) -> list[QueueKind]:
 def _worker(args: argparse.Namespace) -> int:
     from workers.worker import run_worker  # torch: only the worker process loads it
 
-    configure_logging(args.log_level, args.log_format)
-    settings = Settings(redis_url=args.redis_url) if args.redis_url else Settings()
+    try:
+        configure_logging(args.log_level, args.log_format)
+        settings = Settings(redis_url=args.redis_url) if args.redis_url else Settings()
+    except ValueError as error:  # a bad setting; pydantic's ValidationError is one too
+        raise SystemExit(f"stylize worker: {error}") from None
     name = args.name or f"{socket.gethostname()}.{os.getpid()}"
     try:
         with weights.download_missing(progress=_log_download):
@@ -94,7 +97,7 @@ def _worker(args: argparse.Namespace) -> int:
 
 def _log_download(name: str, done: int, total: int) -> None:
     """A missing weight file being downloaded on first use: a line when it starts and
-    when it is verified (a worker's log is no place for a progress bar)."""
+    one when it is in (a worker's log is no place for a progress bar)."""
     if done == 0:
         log.info("downloading weight file %s (%.1f MiB)", name, total / 2**20)
     elif done >= total:

@@ -87,6 +87,15 @@ class HumanFormatter(logging.Formatter):
         return line
 
 
+class QuietRq(logging.Filter):
+    """Human lines only: RQ's routine INFO lines (registries cleaned, channels subscribed,
+    every job's start and result TTL) are left out; the worker's own line per job says
+    what a person needs. Its warnings and errors stay."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or not record.name.startswith("rq.")
+
+
 def human_handler() -> logging.Handler:
     """A rich handler on stderr: coloured level, a time column, no source-file column."""
     from rich.console import Console
@@ -128,6 +137,7 @@ def configure_logging(level: str = "info", fmt: str | None = None) -> None:
     if resolve_log_format(fmt) == "human":
         handler = human_handler()
         handler.setFormatter(HumanFormatter())
+        handler.addFilter(QuietRq())
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JsonFormatter())

@@ -53,3 +53,19 @@ def test_uvicorns_human_log_config_gives_human_lines():
     assert 'INFO     uvicorn.access: 127.0.0.1:5 - "GET /" 200' in line
     with pytest.raises(json.JSONDecodeError):
         json.loads(line)
+
+
+def test_human_lines_leave_out_rqs_routine_info_but_not_its_warnings():
+    code = (
+        "import logging; from contract.logs import configure_logging; "
+        "configure_logging('info', 'human'); "
+        "logging.getLogger('rq.worker').info('cleaning registries for queue: fast'); "
+        "logging.getLogger('rq.worker').warning('moved to FailedJobRegistry'); "
+        "logging.getLogger('stylize.worker').info('job 1: succeeded in 0.40 s')"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+
+    assert result.returncode == 0, result.stderr
+    assert "cleaning registries" not in result.stderr
+    assert "rq.worker: moved to FailedJobRegistry" in result.stderr
+    assert "worker: job 1: succeeded in 0.40 s" in result.stderr
