@@ -5,8 +5,8 @@ import sys
 import time
 from pathlib import Path
 
+from cli.progress import ProgressBars
 from models.errors import InvalidParameter
-from models.types import ProgressEvent
 
 _FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}
 
@@ -88,7 +88,7 @@ def add_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from models import runtime
+    from models import runtime, weights
     from models.images import encode_image, load_image, load_mask
     from models.params import parse_params
 
@@ -121,13 +121,11 @@ def _run(args: argparse.Namespace) -> int:
     from models.stylizer import Stylizer  # torch is imported only for `run`
 
     runtime.configure()
-    stylizer = Stylizer(device=args.device)
-    bar = _StageBar() if sys.stderr.isatty() or args.method == "gatys" else None
-    try:
-        result = stylizer.stylize(content, styles, params, mask=mask, progress=bar)
-    finally:
-        if bar:
-            bar.close()
+    show_stages = sys.stderr.isatty() or args.method == "gatys"
+    with ProgressBars() as bars, weights.download_missing(progress=bars.download):
+        stylizer = Stylizer(device=args.device)
+        progress = bars.stage if show_stages else None
+        result = stylizer.stylize(content, styles, params, mask=mask, progress=progress)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_bytes(encode_image(result.image, fmt, args.quality))
     w, h = result.image.size
@@ -136,25 +134,3 @@ def _run(args: argparse.Namespace) -> int:
         f"({result.seconds:.2f} s stylizing on {stylizer.device})"
     )
     return 0
-
-
-class _StageBar:
-    """``optimise [#######.....]  42/60  loss 1.23e+00`` on stderr, redrawn in place."""
-
-    def __init__(self) -> None:
-        self.active = False
-
-    def __call__(self, event: ProgressEvent) -> None:
-        filled = int(30 * event.fraction)
-        line = f"\r{event.stage:<12} [{'#' * filled}{'.' * (30 - filled)}] {event.fraction:4.0%}"
-        if event.iteration is not None and event.total:
-            line += f"  {event.iteration}/{event.total}"
-        if event.losses and "total" in event.losses:
-            line += f"  loss {event.losses['total']:.3g}"
-        sys.stderr.write(line.ljust(79))
-        sys.stderr.flush()
-        self.active = True
-
-    def close(self) -> None:
-        if self.active:
-            sys.stderr.write("\n")

@@ -1,9 +1,9 @@
 """``stylize weights list | fetch | import``: the pretrained weight files."""
 
 import argparse
-import sys
 from pathlib import Path
 
+from cli.progress import ProgressBars
 from models import weights
 
 
@@ -19,7 +19,9 @@ def add_command(commands: argparse._SubParsersAction) -> None:
             "  2. the cache directory: $STYLIZE_CACHE_DIR, else $XDG_CACHE_HOME/stylize/weights,\n"
             "     else ~/.cache/stylize/weights.\n"
             "A file is used only if its size and SHA-256 match the manifest.\n"
-            "`fetch` and `import` put verified copies in the cache directory."
+            "`fetch` and `import` put verified copies in the cache directory; `stylize run`\n"
+            "and the workers download a missing file there on first use, from its pinned\n"
+            "URL or $STYLIZE_WEIGHTS_MIRROR, unless STYLIZE_OFFLINE=1."
         ),
     )
     actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -47,7 +49,8 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         "--mirror",
         metavar="URL",
         help="download URL/<family>/<file>.pth instead of the upstream URLs, from a mirror "
-        "laid out like ../shared/weights (http://, https:// or file://)",
+        "laid out like ../shared/weights (http://, https:// or file://); default "
+        "$STYLIZE_WEIGHTS_MIRROR",
     )
     _add_dest_option(fetch)
     fetch.set_defaults(handler=_weights_fetch)
@@ -98,11 +101,10 @@ def _weights_list(args: argparse.Namespace) -> int:
 
 
 def _weights_fetch(args: argparse.Namespace) -> int:
-    bar = _ProgressBar()
-    try:
-        paths = weights.fetch(args.names or None, dest=args.dest, mirror=args.mirror, progress=bar)
-    finally:
-        bar.close()
+    with ProgressBars() as bars:
+        paths = weights.fetch(
+            args.names or None, dest=args.dest, mirror=args.mirror, progress=bars.download
+        )
     print(f"{len(paths)} weight file(s) verified in {args.dest or weights.cache_dir()}")
     return 0
 
@@ -111,37 +113,6 @@ def _weights_import(args: argparse.Namespace) -> int:
     paths = weights.import_dir(args.dir, dest=args.dest)
     print(f"{len(paths)} weight file(s) verified in {args.dest or weights.cache_dir()}")
     return 0
-
-
-class _ProgressBar:
-    """``name [#########.........]  1.2 MiB / 3.7 MiB`` on stderr.
-
-    On a terminal the line is redrawn in place at each whole percent; in a log (not a
-    terminal) only the finished line is written, one per file.
-    """
-
-    width = 30
-
-    def __init__(self) -> None:
-        self._interactive = sys.stderr.isatty()
-        self._drawn: tuple[str, int] | None = None  # (name, percent) of the line on screen
-
-    def __call__(self, name: str, done: int, total: int) -> None:
-        percent = min(100, 100 * done // total) if total else 100
-        finished = done >= total
-        if (name, percent) == self._drawn or not (self._interactive or finished):
-            return
-        filled = self.width * percent // 100
-        bar = "#" * filled + "." * (self.width - filled)
-        line = f"{name:<32} [{bar}] {_human_size(done):>9} / {_human_size(total)}"
-        print(f"\r{line}", end="\n" if finished else "", file=sys.stderr, flush=True)
-        self._drawn = None if finished else (name, percent)
-
-    def close(self) -> None:
-        """End a line left open by a download that failed half-way."""
-        if self._drawn is not None:
-            print(file=sys.stderr)
-            self._drawn = None
 
 
 def _human_size(size: int) -> str:

@@ -6,7 +6,9 @@ the Redis URL, which is the conventional ``REDIS_URL``. Lists are comma-separate
 The README has the table.
 """
 
+import os
 from functools import cached_property
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
@@ -20,6 +22,12 @@ from models.images import ImageLimits
 from models.params import MAX_SIDE
 
 CommaList = Annotated[tuple[str, ...], NoDecode]
+
+
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/stylize``, else ``~/.local/share/stylize``."""
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share") / "stylize"
 
 
 class Settings(BaseSettings):
@@ -37,6 +45,10 @@ class Settings(BaseSettings):
         description="Namespace of every Redis key and queue name.",
     )
     redis_timeout: float = Field(5.0, gt=0, description="Redis socket timeout, seconds.")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Where `stylize up` keeps the data of its embedded Redis.",
+    )
 
     # -- access ------------------------------------------------------------------------------
     api_keys: CommaList = Field((), description="Bearer keys; empty = no authentication.")

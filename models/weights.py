@@ -10,6 +10,12 @@ licence. The files themselves are data and live outside the code, in the first o
 
 A file is used only after its size and SHA-256 match the manifest. torch is imported
 only by ``load_state_dict``, so listing and fetching stay fast.
+
+A file that no directory holds is an error (``WeightsMissing``), unless the caller asked
+for downloads on first use: inside ``with download_missing(progress):`` (``stylize run``
+and the workers do this) ``locate`` downloads it into the cache, from its pinned URL or
+``$STYLIZE_WEIGHTS_MIRROR``, verified as it streams, as torch.hub does. With
+``STYLIZE_OFFLINE=1`` nothing is ever downloaded.
 """
 
 import hashlib
@@ -21,7 +27,9 @@ import threading
 import urllib.error
 import urllib.request
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -82,6 +90,18 @@ def cache_dir() -> Path:
         return explicit
     xdg = _env_path("XDG_CACHE_HOME") or Path.home() / ".cache"
     return xdg / "stylize" / "weights"
+
+
+def offline() -> bool:
+    """``STYLIZE_OFFLINE=1`` (or true/yes): no download on first use (``fetch``, asked
+    for by name, still downloads)."""
+    return os.environ.get("STYLIZE_OFFLINE", "").strip().lower() in ("1", "true", "yes")
+
+
+def default_mirror() -> str | None:
+    """``$STYLIZE_WEIGHTS_MIRROR``: a URL laid out like ../shared/weights that replaces
+    the manifest's upstream URLs (for machines that reach a mirror, not the internet)."""
+    return os.environ.get("STYLIZE_WEIGHTS_MIRROR") or None
 
 
 def search_dirs() -> list[Path]:
@@ -185,16 +205,42 @@ def _find(wf: WeightFile, directories: list[Path]) -> Path | None:
     return next((d for d in directories if (d / wf.file).is_file()), None)
 
 
+@dataclass(frozen=True)
+class _FirstUse:
+    progress: Progress | None
+
+
+# The caller's policy for files no directory holds: None = raise, else download. A
+# context variable, so a policy set by `with download_missing()` ends with its block.
+_first_use: ContextVar[_FirstUse | None] = ContextVar("stylize_weights_first_use", default=None)
+
+
+@contextmanager
+def download_missing(progress: Progress | None = None) -> Iterator[None]:
+    """Within the block, ``locate`` (and so every network the engine loads) downloads a
+    weight file that no search directory holds into ``cache_dir()``, calling
+    ``progress(name, done, total)`` as it streams; unless ``offline()``."""
+    token = _first_use.set(_FirstUse(progress))
+    try:
+        yield
+    finally:
+        _first_use.reset(token)
+
+
 def locate(name: str) -> Path:
     """The verified path of weight file ``name`` (a logical name, see ``manifest()``).
 
     The first directory of ``search_dirs()`` that holds the file wins; if its copy is
     corrupt this raises ``WeightsCorrupt`` rather than trying a later copy, so what runs
-    never depends silently on which copy happens to be intact.
+    never depends silently on which copy happens to be intact. A file found nowhere is
+    downloaded inside ``download_missing()``, else ``WeightsMissing``.
     """
     wf = _entry(name)
     directories = search_dirs()
     directory = _find(wf, directories)
+    policy = _first_use.get()
+    if directory is None and policy is not None:
+        return _download_on_first_use(wf, directories, policy)
     if directory is None:
         raise WeightsMissing(
             f"weight file {wf.file} ({wf.name}) is missing: searched {_listing(directories)}; "
@@ -210,6 +256,20 @@ def locate(name: str) -> Path:
             f"the first copy found is the one used. {_fix_hint(wf, dest)}"
         )
     return path
+
+
+def _download_on_first_use(wf: WeightFile, directories: list[Path], policy: _FirstUse) -> Path:
+    missing = f"weight file {wf.file} ({wf.name}) is missing from {_listing(directories)}"
+    if offline():
+        raise WeightsMissing(
+            f"{missing}, and STYLIZE_OFFLINE=1 forbids downloading it. Copy the weight files "
+            "from a local folder with `stylize weights import DIR` (e.g. ../shared/weights), "
+            "point STYLIZE_WEIGHTS_DIR at one, or unset STYLIZE_OFFLINE."
+        )
+    try:
+        return fetch([wf.name], progress=policy.progress)[0]
+    except (WeightsMissing, WeightsCorrupt) as error:
+        raise type(error)(f"{missing}; downloading it failed: {error}") from None
 
 
 def load_state_dict(name: str, map_location: str = "cpu") -> dict[str, "torch.Tensor"]:
@@ -319,8 +379,8 @@ def _download(
         )
         raise WeightsMissing(
             f"could not download {wf.file} from {url}: {reason}. Check the network or the "
-            "mirror (--mirror URL), or copy the files from a local copy with "
-            "`stylize weights import ../shared/weights`."
+            "mirror (--mirror URL or STYLIZE_WEIGHTS_MIRROR), or copy the weight files from "
+            "a local folder with `stylize weights import DIR` (e.g. ../shared/weights)."
         ) from None
 
 
@@ -337,11 +397,12 @@ def fetch(
     ``names`` defaults to the whole manifest. A file already intact in ``dest`` is kept
     (no download, no progress calls). Files come from the manifest's upstream URL, or from
     ``f"{mirror}/{file}"`` when a mirror laid out like ``../shared/weights`` is given
-    (any URL urllib opens: http, https, file). Each download is verified while it streams
+    (any URL urllib opens: http, https, file); ``mirror`` defaults to ``default_mirror()``. Each download is verified while it streams
     and lands atomically. Raises ``WeightsCorrupt`` when the bytes do not match (nothing is
     left behind) and ``WeightsMissing`` naming the URL when the download fails.
     """
     dest = cache_dir() if dest is None else Path(dest).expanduser()
+    mirror = mirror or default_mirror()
     paths = []
     for wf in _select(names):
         target = dest / wf.file

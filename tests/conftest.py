@@ -184,11 +184,13 @@ def ready_api(session_api: Any, ready_worker: Any) -> Any:
 
 @pytest.fixture
 def isolated_weights(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """An empty weights cache (returned) and no STYLIZE_WEIGHTS_DIR, whatever the
-    environment says: for the tests of finding, fetching and importing weight files."""
+    """An empty weights cache (returned), no STYLIZE_WEIGHTS_DIR, no mirror and not
+    offline, whatever the environment says: for the tests of finding, fetching and
+    importing weight files."""
     cache = tmp_path / "cache"
     monkeypatch.setenv("STYLIZE_CACHE_DIR", str(cache))
-    monkeypatch.delenv("STYLIZE_WEIGHTS_DIR", raising=False)
+    for variable in ("STYLIZE_WEIGHTS_DIR", "STYLIZE_WEIGHTS_MIRROR", "STYLIZE_OFFLINE"):
+        monkeypatch.delenv(variable, raising=False)
     return cache
 
 

@@ -1,12 +1,15 @@
 """`stylize run` as a person uses it: real files in, a real picture out, clear errors."""
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from cli.main import main
-from tests.support.paths import SHARED
+from tests.support.paths import ROOT, SHARED, WEIGHTS
 
 
 def test_run_writes_a_stylized_jpeg_and_says_where_and_how_long(tmp_path, capsys):
@@ -76,3 +79,43 @@ def test_run_reads_a_phone_heic_photo_upright_and_an_avif_style(tmp_path):
 
     assert code == 0
     assert Image.open(out).size == (96, 64)
+
+
+@pytest.mark.usefixtures("isolated_weights")
+def test_run_downloads_missing_weights_on_first_use_with_progress_bars(tmp_path, serve):
+    env = {**os.environ, "STYLIZE_WEIGHTS_MIRROR": serve(WEIGHTS)}  # a mirror: ../shared
+    out = tmp_path / "out.png"
+
+    result = subprocess.run(
+        [sys.executable, "-m", "cli", "run", str(SHARED / "testdata/content/chicago.jpg"),
+         str(SHARED / "testdata/style/sketch.png"), "-o", str(out), "--size", "64",
+         "--method", "wct"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert Image.open(out).size == (64, 43)
+    cache = Path(os.environ["STYLIZE_CACHE_DIR"])
+    for level in (4, 2, 1):  # the wct cascade's levels, encoder and decoder each
+        for part in ("encoder", "decoder"):
+            name = f"vgg19-cd16x/{part}_relu{level}_1"
+            assert (cache / f"{name}.pth").read_bytes() == (WEIGHTS / f"{name}.pth").read_bytes()
+            bar = next(line for line in result.stderr.splitlines() if f"download {name}" in line)
+            assert "100%" in bar and "MiB" in bar
+
+
+@pytest.mark.usefixtures("isolated_weights")
+def test_run_offline_without_the_weights_is_one_line_naming_the_way_out(tmp_path):
+    env = {**os.environ, "STYLIZE_OFFLINE": "1"}
+
+    result = subprocess.run(
+        [sys.executable, "-m", "cli", "run", str(SHARED / "testdata/content/chicago.jpg"),
+         str(SHARED / "testdata/style/sketch.png"), "-o", str(tmp_path / "out.png")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("stylize: error: weight file "), lines
+    assert "STYLIZE_OFFLINE=1" in lines[0] and "stylize weights import DIR" in lines[0]
+    assert not (tmp_path / "out.png").exists()

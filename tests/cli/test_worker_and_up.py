@@ -12,6 +12,7 @@ import pytest
 
 from contract.keys import Keys
 from contract.presence import live_workers
+from tests.support.keyspace import REDIS_URL
 from tests.support.paths import CONTENT, ROOT, STYLE, WEIGHTS
 from tests.support.processes import free_port, processes_mentioning
 
@@ -43,6 +44,7 @@ def stylize_up(prefix, tmp_path):
     port = free_port()
     env = {
         **os.environ,
+        "REDIS_URL": REDIS_URL,  # the test Redis, where this test's prefix lives
         "STYLIZE_KEY_PREFIX": prefix,
         "STYLIZE_WORKER_HEARTBEAT": "1",
         "STYLIZE_WORKER_LEASE": "3",

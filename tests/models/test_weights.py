@@ -254,3 +254,76 @@ def test_fetch_from_an_unreachable_mirror_names_the_url() -> None:
         weights.fetch(["vgg19-cd16x/decoder_relu1_1"], mirror=mirror, timeout=5)
 
     assert f"{mirror}/vgg19-cd16x/decoder_relu1_1.pth" in str(caught.value)
+
+
+# --- download on first use ------------------------------------------------------------------
+
+
+def test_a_missing_file_is_downloaded_on_first_use_with_progress_and_checksum(
+    tmp_path: Path, serve: Serve, isolated_weights: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = "vgg19-cd16x/encoder_relu2_1"  # 52 kB: several chunks, so several progress calls
+    monkeypatch.setenv("STYLIZE_WEIGHTS_MIRROR", serve(copy_layout([name], tmp_path / "mirror")))
+    with pytest.raises(WeightsMissing):  # without the caller's consent: no download
+        weights.locate(name)
+    calls: list[tuple[str, int, int]] = []
+
+    with weights.download_missing(progress=lambda *call: calls.append(call)):
+        path = weights.locate(name)
+
+    assert path == isolated_weights / f"{name}.pth"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == weights.manifest()[name].sha256
+    total = weights.manifest()[name].bytes
+    assert calls[0] == (name, 0, total) and calls[-1] == (name, total, total) and len(calls) > 2
+    assert weights.locate(name) == path  # from now on it is simply there
+
+
+def test_a_corrupt_file_on_the_mirror_is_refused_on_first_use_naming_file_and_fix(
+    tmp_path: Path, serve: Serve, isolated_weights: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = "vgg19-cd16x/decoder_relu1_1"
+    mirror = copy_layout([name], tmp_path / "mirror")
+    flip_byte(mirror / f"{name}.pth")
+    monkeypatch.setenv("STYLIZE_WEIGHTS_MIRROR", serve(mirror))
+
+    with pytest.raises(WeightsCorrupt) as caught, weights.download_missing():
+        weights.locate(name)
+
+    message = str(caught.value)
+    assert message.startswith(f"weight file {name}.pth ({name}) is missing from")
+    assert "downloading it failed" in message and weights.manifest()[name].sha256 in message
+    assert "stylize weights import DIR" in message
+    assert files_under(isolated_weights) == []  # nothing kept, not even a temporary
+
+
+def test_offline_mode_refuses_the_download_and_says_what_to_do(
+    tmp_path: Path, serve: Serve, isolated_weights: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = "vgg19-cd16x/decoder_relu1_1"
+    monkeypatch.setenv("STYLIZE_WEIGHTS_MIRROR", serve(copy_layout([name], tmp_path / "mirror")))
+    monkeypatch.setenv("STYLIZE_OFFLINE", "1")
+
+    with pytest.raises(WeightsMissing) as caught, weights.download_missing():
+        weights.locate(name)
+
+    message = str(caught.value)
+    assert f"{name}.pth" in message and "STYLIZE_OFFLINE=1" in message
+    assert "stylize weights import DIR" in message
+    assert files_under(isolated_weights) == []
+
+
+def test_a_failed_first_use_download_says_which_file_and_why(
+    isolated_weights: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as probe:  # a port that was free a moment ago: nobody listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("STYLIZE_WEIGHTS_MIRROR", f"http://127.0.0.1:{port}")
+    name = "vgg19-cd16x/encoder_relu1_1"
+
+    with pytest.raises(WeightsMissing) as caught, weights.download_missing():
+        weights.locate(name)
+
+    message = str(caught.value)
+    assert f"http://127.0.0.1:{port}/{name}.pth" in message and "refused" in message
+    assert "stylize weights import DIR" in message
