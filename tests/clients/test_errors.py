@@ -6,7 +6,6 @@ import struct
 import zlib
 
 import pytest
-from capabilities import needs_fair_share
 from stylize_client import (
     AuthenticationError,
     Client,
@@ -173,7 +172,6 @@ def test_a_store_that_is_down_is_unavailable_with_retry_after(start_api, fresh_p
     assert caught.value.retry_after == 5.0
 
 
-@needs_fair_share
 def test_too_many_active_jobs_for_one_key_is_its_own_429(start_api, fresh_prefix):
     api = start_api(fresh_prefix("client-share"), STYLIZE_MAX_ACTIVE_JOBS_PER_KEY="1")
     with Client(api.url, retry=RetryPolicy.never()) as client:

@@ -8,7 +8,6 @@ import socket
 import threading
 
 import pytest
-from capabilities import needs_idempotency
 from PIL import Image
 from redis import Redis
 from stylize_client import Client, IdempotencyKeyReusedError, RetryPolicy
@@ -136,7 +135,6 @@ def _read_request(connection: socket.socket) -> bytes:
     return head + b"\r\n\r\n" + body
 
 
-@needs_idempotency
 def test_a_post_whose_answer_was_lost_is_retried_without_a_second_job(
     start_api, fresh_prefix, redis
 ):
@@ -154,7 +152,6 @@ def test_a_post_whose_answer_was_lost_is_retried_without_a_second_job(
     assert job.replayed
 
 
-@needs_idempotency
 def test_the_same_key_with_another_request_is_idempotency_key_reused(start_api, fresh_prefix):
     api = start_api(fresh_prefix("client-reuse"))
     with Client(api.url, retry=RetryPolicy.never()) as client:

@@ -4,7 +4,6 @@ process and a real worker."""
 import io
 
 import pytest
-from capabilities import needs_events, needs_listing
 from PIL import Image
 from stylize_client import (
     AsyncClient,
@@ -95,7 +94,6 @@ def test_a_finished_job_cannot_be_canceled(ready_api):
     assert (caught.value.status, caught.value.code) == (409, "job_finished")
 
 
-@needs_events
 def test_events_follow_a_job_to_done(ready_api):
     with Client(ready_api.url) as client:
         job = client.stylize(CONTENT, STYLE, method="wct", size=512)
@@ -107,7 +105,6 @@ def test_events_follow_a_job_to_done(ready_api):
     assert fractions == sorted(fractions)
 
 
-@needs_events
 @pytest.mark.anyio
 async def test_events_follow_a_job_to_done_async(ready_api):
     async with AsyncClient(ready_api.url) as client:
@@ -117,7 +114,6 @@ async def test_events_follow_a_job_to_done_async(ready_api):
     assert isinstance(events[-1], DoneEvent) and events[-1].job.succeeded
 
 
-@needs_listing
 def test_jobs_lists_this_keys_jobs_newest_first(start_api, fresh_prefix):
     api = start_api(fresh_prefix("client-list"), STYLIZE_API_KEYS="a,b")
     with Client(api.url, api_key="a") as mine, Client(api.url, api_key="b") as theirs:
