@@ -113,6 +113,10 @@ class ProgressEvent:
 
 ProgressCallback = Callable[[ProgressEvent], None]
 CancelCheck = Callable[[], bool]
+# (step index in the recipe, level, content feature (C, N)) → the content statistics to
+# whiten (WCT) or normalise (AdaIN) that step with; the default is the feature's own,
+# ``Covariance.of(feature)``. Video passes statistics smoothed across frames.
+ContentStats = Callable[[int, int, torch.Tensor], Covariance]
 
 
 @dataclass
@@ -232,10 +236,12 @@ class Stylizer:
         progress: ProgressCallback | None = None,
         should_cancel: CancelCheck | None = None,
         recipe: Recipe | None = None,
+        content_stats: ContentStats | None = None,
     ) -> StylizeResult:
         """Stylize ``content`` with one or more ``styles`` (images or encoded features).
 
-        ``recipe`` overrides the method's cascade (used by the benchmarks to compare them).
+        ``recipe`` overrides the method's cascade (used by the benchmarks to compare them);
+        ``content_stats`` replaces the content's own statistics at each step (video).
         """
         params = params or StyleParams()
         started = time.perf_counter()
@@ -253,7 +259,8 @@ class Stylizer:
             x = to_tensor(content_image, self.device)
             regions = _regions(mask, content_image.size, len(styles), self.device) if mask else None
             out = self.run_cascade(x, recipe, features, weights_, regions, params.alpha,
-                                   progress=progress, should_cancel=should_cancel)  # fmt: skip
+                                   progress=progress, should_cancel=should_cancel,
+                                   content_stats=content_stats)  # fmt: skip
             if params.preserve_color:
                 out = preserve_color(out, x)
             image = to_image(out)
@@ -298,8 +305,13 @@ class Stylizer:
         *,
         progress: ProgressCallback | None = None,
         should_cancel: CancelCheck | None = None,
+        content_stats: ContentStats | None = None,
     ) -> torch.Tensor:
-        """(1, 3, H, W) in [0, 1] → stylized (1, 3, H, W), same size, coarse to fine."""
+        """(1, 3, H, W) in [0, 1] → stylized (1, 3, H, W), same size, coarse to fine.
+
+        ``content_stats`` is asked for each step's content statistics (see ``ContentStats``);
+        with a mask, each region keeps its own statistics and it is not called.
+        """
         x, size = pad_to_multiple(x, self._stride(recipe))
         if regions is not None:
             regions, _ = pad_to_multiple(regions[None, None].float(), self._stride(recipe))
@@ -316,7 +328,12 @@ class Stylizer:
                 level_regions = F.interpolate(regions, size=feature.shape[-2:], mode="nearest")[
                     0, 0
                 ].long()
-            target = _transform(feature, step.transform, level_styles, weights_, level_regions)
+            stats = None
+            if content_stats is not None and level_regions is None:
+                stats = content_stats(i, step.level, flatten(feature))
+            target = _transform(
+                feature, step.transform, level_styles, weights_, level_regions, stats
+            )
             x = self.decoders[key](blend(target, feature, alpha * step.strength)).clamp(0, 1)
             if progress:
                 done = min(
@@ -332,15 +349,26 @@ def _transform(
     styles: Sequence[LevelStyle],
     weights_: Sequence[float],
     regions: torch.Tensor | None,
+    stats: Covariance | None = None,
 ) -> torch.Tensor:
-    """Apply AdaIN or WCT for each style; blend by weight, or assign by mask region."""
+    """Apply AdaIN or WCT for each style; blend by weight, or assign by mask region.
+
+    ``stats``: the content statistics to use instead of the feature's own (not with
+    regions, whose statistics are each region's own).
+    """
+    assert stats is None or regions is None, "a region's statistics are its own"
+    f = flatten(feature)
+    content_mean = content_std = None
+    if stats is not None:
+        content_mean, content_std = (t.to(f) for t in stats.mean_std())
 
     def apply(f: torch.Tensor, s: LevelStyle) -> torch.Tensor:
         if kind == "adain":
-            return adaptive_instance_normalization(f, s.mean.to(f), s.std.to(f))
-        return whiten_color_transform(f, s.covariance)
+            return adaptive_instance_normalization(
+                f, s.mean.to(f), s.std.to(f), content_mean, content_std
+            )
+        return whiten_color_transform(f, s.covariance, stats)
 
-    f = flatten(feature)
     if regions is None and len(styles) == 1:
         out = apply(f, styles[0])  # not 1.0 · x + 0: two full passes for nothing
     elif regions is None:
