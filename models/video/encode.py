@@ -83,7 +83,8 @@ class VideoWriter:
             raise ValueError(f"{format} needs even sides, got {width}x{height}")
         self.path, self.format = os.fspath(path), format
         self.frames = 0
-        self._end = 0.0
+        self.start: float | None = None  # seconds, of the first frame
+        self.end = 0.0  # seconds, where the last frame written ends
         self._output: OutputContainer = av.open(
             self.path, "w", format=format, options=_CONTAINER_OPTIONS.get(format, {})
         )
@@ -122,6 +123,11 @@ class VideoWriter:
         return CONTENT_TYPES[self.format]
 
     @property
+    def duration(self) -> float:
+        """Seconds of video written so far."""
+        return self.end - self.start if self.start is not None else 0.0
+
+    @property
     def has_audio(self) -> bool:
         return self._audio is not None
 
@@ -132,9 +138,11 @@ class VideoWriter:
         for packet in self._video.encode(frame):
             self._output.mux(packet)
         self.frames += 1
-        self._end = float((pts + duration) * self._time_base)
+        if self.start is None:
+            self.start = float(pts * self._time_base)
+        self.end = float((pts + duration) * self._time_base)
         if self._audio is not None:
-            self._audio.write_until(self._end)
+            self._audio.write_until(self.end)
 
     def close(self, until: float | None = None) -> None:
         """Flush the encoder and finish the file; the audio runs to its end, or ``until``."""
