@@ -71,11 +71,11 @@ class Shot:
 
 
 SHOTS = {
-    "pan": [Shot("chicago.jpg", 48, pan=(3.0, 0.4))],
-    "zoom": [Shot("golden_gate.jpg", 48, zoom=1.01, scale=1.2)],
+    "pan": [Shot("chicago.jpg", 32, pan=(3.0, 0.4))],
+    "zoom": [Shot("golden_gate.jpg", 32, zoom=1.01, scale=1.2)],
     "pan+cut+zoom": [
-        Shot("sailboat.jpg", 24, pan=(-2.5, 1.0), scale=1.3),
-        Shot("modern.jpg", 24, zoom=1.012, scale=1.2),
+        Shot("sailboat.jpg", 16, pan=(-2.5, 1.0), scale=1.3),
+        Shot("modern.jpg", 16, zoom=1.012, scale=1.2),
     ],
 }
 
@@ -202,10 +202,8 @@ def table(args) -> None:
         frames = read_frames(path)
         clips.append((name, path, motion_true(cameras, (512, 288)), frames))
     for clip in args.clip:
-        frames = read_frames(clip)
-        frames = [np.asarray(resize_longest(Image.fromarray(f), 512))[:, :512] for f in frames]
         small = out_dir / f"real-{Path(clip).stem}.mp4"
-        _resave(clip, small)
+        _resave(clip, small, args.max_frames)
         frames = read_frames(small)
         clips.append((f"real: {Path(clip).name}", small, motion_estimated(frames), frames))
     settings = _settings(args)
@@ -228,11 +226,13 @@ def table(args) -> None:
     (out_dir / "video.json").write_text(json.dumps(rows, indent=1))
 
 
-def _resave(src: Path, dst: Path) -> None:
-    """A real clip at 512 px (what the stylizer sees), written once as MP4."""
+def _resave(src: Path, dst: Path, max_frames: int) -> None:
+    """The first frames of a real clip at 512 px (what the stylizer sees), as MP4."""
     with VideoReader(src, size=512) as reader:
         writer = None
         for f in reader:
+            if f.index == max_frames:
+                break
             if writer is None:
                 h, w = f.image.shape[:2]
                 writer = VideoWriter(dst, "mp4", w, h, time_base=reader.time_base, rate=reader.rate)
@@ -265,19 +265,16 @@ def sweep(args) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     grid = [
         ("off", None),
-        ("stats only d=0.8", TemporalSettings(decay=0.8, blend=0.0)),
-        ("stats only d=0.9", TemporalSettings(decay=0.9, blend=0.0)),
-        ("stats only d=0.95", TemporalSettings(decay=0.95, blend=0.0)),
-        ("flow only b=0.5", TemporalSettings(decay=0.0, blend=0.5)),
-        ("flow only b=0.7", TemporalSettings(decay=0.0, blend=0.7)),
-        ("flow only b=0.85", TemporalSettings(decay=0.0, blend=0.85)),
-        ("d=0.9 b=0.5", TemporalSettings(decay=0.9, blend=0.5)),
-        ("d=0.9 b=0.7", TemporalSettings(decay=0.9, blend=0.7)),
-        ("d=0.9 b=0.85", TemporalSettings(decay=0.9, blend=0.85)),
-        ("d=0.9 b=0.7 ultrafast", TemporalSettings(decay=0.9, blend=0.7, flow_preset=0)),
-        ("d=0.9 b=0.7 medium", TemporalSettings(decay=0.9, blend=0.7, flow_preset=2)),
+        ("stats only, decay 0.9", TemporalSettings(decay=0.9, blend=0.0)),
+        ("flow only, blend 0.7", TemporalSettings(decay=0.0, blend=0.7)),
+        ("decay 0.8, blend 0.7", TemporalSettings(decay=0.8, blend=0.7)),
+        ("decay 0.9, blend 0.5", TemporalSettings(decay=0.9, blend=0.5)),
+        ("decay 0.9, blend 0.7", TemporalSettings(decay=0.9, blend=0.7)),
+        ("decay 0.9, blend 0.85", TemporalSettings(decay=0.9, blend=0.85)),
+        ("decay 0.95, blend 0.7", TemporalSettings(decay=0.95, blend=0.7)),
+        ("decay 0.9, blend 0.7, DIS ultrafast", TemporalSettings(flow_preset=0)),
     ]
-    for name in ("pan", "zoom"):
+    for name in args.sweep_clips:
         path = out_dir / f"clip-{name}.mp4"
         cameras = make_clip(SHOTS[name], path)
         motion = motion_true(cameras, (512, 288))
@@ -340,6 +337,8 @@ def main() -> None:
     parser.add_argument("--decay", type=float)
     parser.add_argument("--blend", type=float)
     parser.add_argument("--sweep", action="store_true")
+    parser.add_argument("--sweep-clips", nargs="+", default=["pan", "zoom"], choices=list(SHOTS))
+    parser.add_argument("--max-frames", type=int, default=64, help="of a real clip")
     parser.add_argument("--rss", action="store_true")
     parser.add_argument("--rss-child", nargs=2, metavar=("CLIP", "SIZE"))
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "video")
