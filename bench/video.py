@@ -265,14 +265,13 @@ def sweep(args) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     grid = [
         ("off", None),
-        ("stats only, decay 0.9", TemporalSettings(decay=0.9, blend=0.0)),
-        ("flow only, blend 0.7", TemporalSettings(decay=0.0, blend=0.7)),
-        ("decay 0.8, blend 0.7", TemporalSettings(decay=0.8, blend=0.7)),
-        ("decay 0.9, blend 0.5", TemporalSettings(decay=0.9, blend=0.5)),
-        ("decay 0.9, blend 0.7", TemporalSettings(decay=0.9, blend=0.7)),
-        ("decay 0.9, blend 0.85", TemporalSettings(decay=0.9, blend=0.85)),
-        ("decay 0.95, blend 0.7", TemporalSettings(decay=0.95, blend=0.7)),
-        ("decay 0.9, blend 0.7, DIS ultrafast", TemporalSettings(flow_preset=0)),
+        ("statistics only (decay 0.9)", TemporalSettings(steps=(), blend=0.0)),
+        ("step 0 blend 0.8, no statistics", TemporalSettings(decay=0.0, steps=(0.8,))),
+        ("decay 0.9, step 0 blend 0.8", TemporalSettings(steps=(0.8,))),
+        ("decay 0.9, step 0 blend 0.9", TemporalSettings(steps=(0.9,))),
+        ("decay 0.9, step blends 0.8, 0.5", TemporalSettings(steps=(0.8, 0.5))),
+        ("decay 0.9, step 0 blend 0.8, output 0.3", TemporalSettings(steps=(0.8,), blend=0.3)),
+        ("decay 0.9, output blend 0.7 only", TemporalSettings(steps=(), blend=0.7)),
     ]
     for name in args.sweep_clips:
         path = out_dir / f"clip-{name}.mp4"

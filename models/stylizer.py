@@ -117,6 +117,9 @@ CancelCheck = Callable[[], bool]
 # whiten (WCT) or normalise (AdaIN) that step with; the default is the feature's own,
 # ``Covariance.of(feature)``. Video passes statistics smoothed across frames.
 ContentStats = Callable[[int, int, torch.Tensor], Covariance]
+# (step index, level, the step's decoded image (1, 3, H, W), padded) → the image the next
+# step starts from. Video blends in the previous frame's image of the same step, warped.
+StepOutput = Callable[[int, int, torch.Tensor], torch.Tensor]
 
 
 @dataclass
@@ -237,11 +240,13 @@ class Stylizer:
         should_cancel: CancelCheck | None = None,
         recipe: Recipe | None = None,
         content_stats: ContentStats | None = None,
+        step_output: StepOutput | None = None,
     ) -> StylizeResult:
         """Stylize ``content`` with one or more ``styles`` (images or encoded features).
 
         ``recipe`` overrides the method's cascade (used by the benchmarks to compare them);
-        ``content_stats`` replaces the content's own statistics at each step (video).
+        ``content_stats`` replaces the content's own statistics at each step and
+        ``step_output`` may change each step's decoded image (both for video).
         """
         params = params or StyleParams()
         started = time.perf_counter()
@@ -260,7 +265,8 @@ class Stylizer:
             regions = _regions(mask, content_image.size, len(styles), self.device) if mask else None
             out = self.run_cascade(x, recipe, features, weights_, regions, params.alpha,
                                    progress=progress, should_cancel=should_cancel,
-                                   content_stats=content_stats)  # fmt: skip
+                                   content_stats=content_stats,
+                                   step_output=step_output)  # fmt: skip
             if params.preserve_color:
                 out = preserve_color(out, x)
             image = to_image(out)
@@ -306,11 +312,13 @@ class Stylizer:
         progress: ProgressCallback | None = None,
         should_cancel: CancelCheck | None = None,
         content_stats: ContentStats | None = None,
+        step_output: StepOutput | None = None,
     ) -> torch.Tensor:
         """(1, 3, H, W) in [0, 1] → stylized (1, 3, H, W), same size, coarse to fine.
 
         ``content_stats`` is asked for each step's content statistics (see ``ContentStats``);
         with a mask, each region keeps its own statistics and it is not called.
+        ``step_output`` sees each step's decoded image and returns the next step's input.
         """
         x, size = pad_to_multiple(x, self._stride(recipe))
         if regions is not None:
@@ -335,6 +343,8 @@ class Stylizer:
                 feature, step.transform, level_styles, weights_, level_regions, stats
             )
             x = self.decoders[key](blend(target, feature, alpha * step.strength)).clamp(0, 1)
+            if step_output is not None:
+                x = step_output(i, step.level, x)
             if progress:
                 done = min(
                     1.0, 0.2 + 0.8 * (i + 1) / len(recipe.steps)

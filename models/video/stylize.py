@@ -131,6 +131,7 @@ def stylize_video(
                         mask=mask,
                         should_cancel=should_cancel,
                         content_stats=history.statistics if history is not None else None,
+                        step_output=history.step_output if history is not None else None,
                     )
                 except Canceled:
                     result.canceled = True
@@ -143,8 +144,10 @@ def stylize_video(
                 result.duration = writer.duration
                 if progress:
                     _report(progress, frame.index, info.frames, pixels, preview_every)
-            if result.frames == 0:
+            if result.frames == 0 and result.canceled:
                 raise Canceled("canceled before the first frame was written")
+            if result.frames == 0:
+                raise InvalidVideo("no frame of the video could be decoded", field="content")
             writer.close(until=writer.end if result.canceled else None)
         except BaseException:
             writer.abort()
@@ -157,8 +160,9 @@ def stylize_video(
 
 
 def _check_size(frame: Frame, width: int, height: int) -> None:
-    """Every frame has the first one's size (a stream may change resolution midway: the
-    decoder resizes to the working size, so only a rotation change can get here)."""
+    """Every frame must come out at the video's size: the encoder takes one frame size.
+    Frames of another resolution are resized to it; one of another aspect ratio (a
+    stream that changes shape midway, rare) cannot be, and the video is refused."""
     if frame.image.shape[:2] != (height, width):
         raise InvalidVideo(
             f"frame {frame.index} is {frame.image.shape[1]}x{frame.image.shape[0]} where "

@@ -34,7 +34,11 @@ from models.transforms import Covariance, moments
 @dataclass(frozen=True)
 class TemporalSettings:
     decay: float = 0.9  # weight of the past in the smoothed statistics, per frame
-    blend: float = 0.7  # weight of the warped previous output where the flow holds
+    # Weight of the previous frame's image, warped, in each cascade step's decoded image
+    # (by step index; missing steps: 0). The later steps re-impose the style's statistics
+    # on the blend, so it steadies the strokes without washing out the texture.
+    steps: tuple[float, ...] = (0.8,)
+    blend: float = 0.0  # weight of the warped previous final output where the flow holds
     flow_preset: int = cv2.DISOPTICAL_FLOW_PRESET_FAST
     # A cut: colour histograms of consecutive frames differ by more than this (0–1) ...
     cut_histogram: float = 0.25
@@ -143,8 +147,9 @@ def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """Sample ``image`` at x + flow(x): the previous frame moved onto the current one."""
     h, w = flow.shape[:2]
     x, y = _grid(h, w)
+    # Cubic: a bilinear warp blurs at each sub-pixel shift, and blurs add up frame after frame.
     return cv2.remap(
-        image, x + flow[..., 0], y + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        image, x + flow[..., 0], y + flow[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
     )
 
 
@@ -162,42 +167,68 @@ def warping_error(
 
 
 class FlowBlend:
-    """Blend the previous output, warped along the input's flow, into each new output."""
+    """Blend the previous frame's images, warped along the input's flow, into this frame's:
+    each cascade step's decoded image (``step``) and the final output (``blend``)."""
 
     def __init__(self, settings: TemporalSettings) -> None:
         self.settings = settings
         self._flow = OpticalFlow(settings.flow_preset)
-        self._previous: tuple[np.ndarray, np.ndarray] | None = None  # (grey input, output)
-        self._grey: np.ndarray | None = None
+        self._grey: np.ndarray | None = None  # the current input, grey
+        self._previous_grey: np.ndarray | None = None
         self._pending: tuple[np.ndarray, np.ndarray] | None = None  # (flow, reliable)
+        self._steps: dict[int, np.ndarray] = {}  # previous frame's step images, float32
+        self._output: np.ndarray | None = None  # previous frame's final output, uint8
 
     def reset(self) -> None:
-        self._previous = None
+        self._previous_grey, self._steps, self._output = None, {}, None
 
     def track(self, frame: np.ndarray) -> bool:
         """Flow from the previous input frame to ``frame``. False, and the history is
         dropped, when it is unusable: most pixels fail the consistency check (a cut the
         histograms missed, or motion too fast to follow)."""
+        if self._grey is not None and self._output is not None:
+            self._previous_grey = self._grey
         self._grey, self._pending = grey(frame), None
-        if self._previous is None:
+        if self._previous_grey is None:
             return True
-        flow, reliable = self._flow(self._previous[0], self._grey)
+        flow, reliable = self._flow(self._previous_grey, self._grey)
         if reliable.mean() < self.settings.cut_reliable:
-            self._previous = None
+            self.reset()
             return False
         self._pending = (flow, reliable)
         return True
 
+    def step(self, index: int, level: int, image: torch.Tensor) -> torch.Tensor:
+        """A ``StepOutput`` hook: blend into step ``index``'s decoded (1, 3, H, W) image,
+        padded beyond the frame's size, in place."""
+        weight = self.settings.steps[index] if index < len(self.settings.steps) else 0.0
+        if not weight:
+            return image
+        h, w = self._grey.shape
+        pixels = image[0, :, :h, :w].permute(1, 2, 0).float().cpu().numpy()
+        previous = self._steps.get(index)
+        if self._pending is not None and previous is not None:
+            pixels = _mix(pixels, previous, *self._pending, weight)
+            image[0, :, :h, :w] = torch.from_numpy(pixels).permute(2, 0, 1).to(image)
+        self._steps[index] = np.array(pixels, np.float32)
+        return image
+
     def blend(self, output: np.ndarray) -> np.ndarray:
-        """The output of the frame last ``track``-ed, with the warped history blended in."""
-        if self._pending is not None and self._previous is not None:
-            flow, reliable = self._pending
-            warped = warp(self._previous[1], flow).astype(np.float32)
-            weight = (reliable * np.float32(self.settings.blend))[..., None]
-            mixed = output.astype(np.float32) * (1 - weight) + warped * weight
+        """The final output of the frame last ``track``-ed, with the history blended in."""
+        if self.settings.blend and self._pending is not None and self._output is not None:
+            mixed = _mix(output.astype(np.float32), self._output.astype(np.float32),
+                         *self._pending, self.settings.blend)  # fmt: skip
             output = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
-        self._previous = (self._grey, output)
+        self._output = output
         return output
+
+
+def _mix(
+    current: np.ndarray, previous: np.ndarray, flow: np.ndarray, reliable: np.ndarray, weight: float
+) -> np.ndarray:
+    """(1 − weight)·current + weight·previous warped, where the flow is reliable."""
+    mask = (reliable * np.float32(weight))[..., None]
+    return current + mask * (warp(previous, flow) - current)
 
 
 class Temporal:
@@ -209,6 +240,10 @@ class Temporal:
         self.statistics = SmoothedStatistics(settings.decay)
         self._cuts = SceneCuts(settings.cut_histogram)
         self._flow = FlowBlend(settings)
+
+    def step_output(self, index: int, level: int, image: torch.Tensor) -> torch.Tensor:
+        """The cascade's ``step_output`` hook (see ``FlowBlend.step``)."""
+        return self._flow.step(index, level, image)
 
     def start(self, frame: np.ndarray) -> bool:
         cut = self._cuts.is_cut(frame)

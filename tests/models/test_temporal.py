@@ -48,6 +48,27 @@ def test_content_stats_hook_is_asked_once_per_step_and_its_statistics_are_used(
     assert np.abs(_pixels(other) - _pixels(plain)).mean() > 5
 
 
+def test_step_output_hook_sees_each_decoded_step_and_feeds_the_next(stylizer, photo, painting):
+    params = StyleParams(method="wct", size=None)
+    plain = stylizer.stylize(photo, [painting], params).image
+    calls = []
+
+    def look(step: int, level: int, image: torch.Tensor) -> torch.Tensor:
+        calls.append((step, level, tuple(image.shape)))
+        return image
+
+    same = stylizer.stylize(photo, [painting], params, step_output=look).image
+    assert [c[:2] for c in calls] == [(i, s.level) for i, s in enumerate(RECIPES["wct"].steps)]
+    assert all(c[2][:2] == (1, 3) for c in calls)
+    assert np.array_equal(_pixels(same), _pixels(plain))
+
+    def grey_first(step: int, level: int, image: torch.Tensor) -> torch.Tensor:
+        return image.mean(1, keepdim=True).expand_as(image) if step == 0 else image
+
+    other = stylizer.stylize(photo, [painting], params, step_output=grey_first).image
+    assert np.abs(_pixels(other) - _pixels(plain)).mean() > 2
+
+
 def test_smoothed_statistics_average_the_moments_and_forget_them_at_reset():
     generator = torch.Generator().manual_seed(0)
     a = torch.randn(8, 500, generator=generator)
@@ -83,22 +104,30 @@ def test_scene_cuts_are_found_between_shots_and_not_within_a_pan():
 
 
 def test_the_history_blends_within_a_shot_and_is_dropped_at_a_cut():
-    temporal = Temporal()
-    shot = pan(photo("cornell.jpg"), 3, SIZE, 2)
-    rng = np.random.default_rng(0)
-    outputs = [rng.integers(0, 256, (*SIZE[::-1], 3), dtype=np.uint8) for _ in range(4)]
-    assert temporal.start(shot[0]) is False  # the first frame has no past, but is no cut
-    np.testing.assert_array_equal(temporal.finish(outputs[0]), outputs[0])
-    temporal.statistics(0, 4, torch.ones(4, 10))
-    assert temporal.start(shot[1]) is False
-    blended = temporal.finish(outputs[1])
-    assert np.abs(_pixels(blended) - _pixels(outputs[1])).mean() > 20  # history mixed in
-
+    temporal = Temporal(TemporalSettings(steps=(0.8,), blend=0.5))
+    shot = pan(photo("cornell.jpg"), 2, SIZE, 2)
     other = pan(photo("sailboat.jpg"), 1, SIZE, 2)[0]
-    assert temporal.start(other) is True
-    np.testing.assert_array_equal(temporal.finish(outputs[2]), outputs[2])
-    fresh = torch.zeros(4, 10)
-    assert temporal.statistics(0, 4, fresh).mean.abs().max() == 0  # nothing of the old shot
+    rng = np.random.default_rng(0)
+    outputs = [rng.integers(0, 256, (*SIZE[::-1], 3), dtype=np.uint8) for _ in range(3)]
+    steps = [torch.rand(1, 3, SIZE[1], SIZE[0], generator=torch.Generator().manual_seed(i))
+             for i in range(3)]  # fmt: skip
+
+    def frame(image: np.ndarray, step: torch.Tensor, output: np.ndarray):
+        cut = temporal.start(image)
+        temporal.statistics(0, 4, torch.ones(4, 10) if not cut else torch.zeros(4, 10))
+        return cut, temporal.step_output(0, 4, step.clone()), temporal.finish(output)
+
+    cut, step, output = frame(shot[0], steps[0], outputs[0])  # no past, but no cut either
+    assert not cut
+    assert torch.equal(step, steps[0]) and np.array_equal(output, outputs[0])
+    cut, step, output = frame(shot[1], steps[1], outputs[1])
+    assert not cut
+    assert (step - steps[1]).abs().mean() > 0.1  # the previous step image mixed in
+    assert np.abs(_pixels(output) - _pixels(outputs[1])).mean() > 20
+    cut, step, output = frame(other, steps[2], outputs[2])
+    assert cut
+    assert torch.equal(step, steps[2]) and np.array_equal(output, outputs[2])
+    assert temporal.statistics(0, 4, torch.zeros(4, 10)).mean.abs().max() == 0  # old shot gone
 
 
 def test_optical_flow_follows_a_known_shift():

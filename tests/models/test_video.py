@@ -270,3 +270,20 @@ def test_cancel_before_the_first_frame_keeps_nothing(stylizer, style, clip, tmp_
     with pytest.raises(Canceled):
         stylize_video(stylizer, clip, [style], out, SMALL, should_cancel=lambda: True)
     assert not out.exists()
+
+
+def test_the_api_side_of_video_never_imports_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import models.video.formats, models.video.params, models.video.probe\n"
+        "import models.video.decode, models.video.encode\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'cv2')))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
+    )
+    assert out.stdout.strip() == "[]"
