@@ -266,13 +266,17 @@ def sweep(args) -> None:
     grid = [
         ("off", None),
         ("statistics only (decay 0.9)", TemporalSettings(steps=(), blend=0.0)),
-        ("step 0 blend 0.8, no statistics", TemporalSettings(decay=0.0, steps=(0.8,))),
-        ("decay 0.9, step 0 blend 0.8", TemporalSettings(steps=(0.8,))),
-        ("decay 0.9, step 0 blend 0.9", TemporalSettings(steps=(0.9,))),
-        ("decay 0.9, step blends 0.8, 0.5", TemporalSettings(steps=(0.8, 0.5))),
-        ("decay 0.9, step 0 blend 0.8, output 0.3", TemporalSettings(steps=(0.8,), blend=0.3)),
-        ("decay 0.9, output blend 0.7 only", TemporalSettings(steps=(), blend=0.7)),
+        ("output blend 0.7 only", TemporalSettings(decay=0.0, steps=(), blend=0.7)),
+        ("step 0 blend 0.8", TemporalSettings(decay=0.0, steps=(0.8,))),
+        ("step 0 blend 0.8, decay 0.9", TemporalSettings(steps=(0.8,))),
+        ("step blends 0.8, 0.5, decay 0.9", TemporalSettings(steps=(0.8, 0.5))),
+        ("step 0 blend 0.6", TemporalSettings(decay=0.0, steps=(0.6,))),
+        ("step 0 blend 0.4", TemporalSettings(decay=0.0, steps=(0.4,))),
+        ("step 0 blend 0.3", TemporalSettings(decay=0.0, steps=(0.3,))),
+        ("step 0 blend 0.3, decay 0.5", TemporalSettings(decay=0.5, steps=(0.3,))),
+        ("step 0 blend 0.6, decay 0.5", TemporalSettings(decay=0.5, steps=(0.6,))),
     ]
+    grid = [g for g in grid if args.only is None or g[0] in args.only]
     for name in args.sweep_clips:
         path = out_dir / f"clip-{name}.mp4"
         cameras = make_clip(SHOTS[name], path)
@@ -338,6 +342,7 @@ def main() -> None:
     parser.add_argument("--sweep", action="store_true")
     parser.add_argument("--sweep-clips", nargs="+", default=["pan", "zoom"], choices=list(SHOTS))
     parser.add_argument("--max-frames", type=int, default=64, help="of a real clip")
+    parser.add_argument("--only", nargs="*", help="sweep only these settings (labels)")
     parser.add_argument("--rss", action="store_true")
     parser.add_argument("--rss-child", nargs=2, metavar=("CLIP", "SIZE"))
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "video")

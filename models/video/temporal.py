@@ -33,11 +33,12 @@ from models.transforms import Covariance, moments
 
 @dataclass(frozen=True)
 class TemporalSettings:
-    decay: float = 0.9  # weight of the past in the smoothed statistics, per frame
+    decay: float = 0.5  # weight of the past in the smoothed statistics, per frame
     # Weight of the previous frame's image, warped, in each cascade step's decoded image
     # (by step index; missing steps: 0). The later steps re-impose the style's statistics
-    # on the blend, so it steadies the strokes without washing out the texture.
-    steps: tuple[float, ...] = (0.8,)
+    # on the blend, so it steadies the strokes with less texture lost than blending the
+    # output: the trade-off measured in bench/RESULTS.md ("Video").
+    steps: tuple[float, ...] = (0.35,)
     blend: float = 0.0  # weight of the warped previous final output where the flow holds
     flow_preset: int = cv2.DISOPTICAL_FLOW_PRESET_FAST
     # A cut: colour histograms of consecutive frames differ by more than this (0–1) ...
