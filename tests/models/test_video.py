@@ -236,7 +236,8 @@ def test_temporal_mode_lowers_the_warping_error_on_a_pan(stylizer, style, tmp_pa
         pairs = zip(frames, frames[1:], strict=False)
         return float(np.mean([warping_error(a, b, flow, visible) for a, b in pairs]))
 
-    assert error(True) < 0.6 * error(False)
+    # Measured 0.55 with the default settings (bench/video.py: about 0.5 at 512 px).
+    assert error(True) < 0.75 * error(False)
 
 
 # --- progress and cancelation ------------------------------------------------------------------
