@@ -10,13 +10,15 @@ whitening amplifies the change in the weak directions, and the strokes swing: fl
 2. ``SmoothedStatistics``: the content statistics each cascade step uses are an
    exponential moving average over the frames of a shot (mean and covariance), so they
    drift with the scene instead of jumping with each frame;
-3. ``FlowBlend``: the previous *output* is warped onto the current frame along the
-   optical flow of the *input* frames (OpenCV's DIS), and blended in where the flow is
-   reliable (forward–backward consistent, Sundaram et al. 2010); disoccluded pixels
-   take the new frame's stylization alone.
+3. ``FlowBlend``: the previous frame's image is warped onto the current one along the
+   optical flow of the *input* frames (OpenCV's DIS) and blended in where that flow is
+   reliable (forward–backward consistent, Sundaram et al. 2010); disoccluded pixels take
+   the new frame's own. By default the blend is made on the first cascade step's
+   decoded image (level 4), not on the output: levels 2 and 1 then re-impose the
+   style's statistics on it, which keeps more of the texture for the same steadiness.
 
-``SceneCuts`` resets both at a cut, where the history no longer describes the picture.
-Each default in ``TemporalSettings`` was chosen with ``bench/video.py`` (numbers in
+``SceneCuts`` (or a flow that mostly fails its check) resets 2 and 3 at a cut, where
+the history no longer describes the picture. Each default in ``TemporalSettings`` was chosen with ``bench/video.py`` (numbers in
 ``bench/RESULTS.md``).
 """
 
