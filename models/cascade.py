@@ -97,7 +97,11 @@ class StyleFeatures:
 
 ContentStats = Callable[[int, int, torch.Tensor], Covariance]
 """``content_stats(step_index, level, feature)``: the statistics to normalise a step's
-(C, N) content features with, instead of their own (e.g. smoothed over video frames)."""
+(C, N) content features with, instead of their own (video smooths them across frames)."""
+StepOutput = Callable[[int, int, torch.Tensor], torch.Tensor]
+"""``step_output(step_index, level, image)``: sees each step's decoded (1, 3, H, W) image
+(padded to the recipe's stride) and returns the next step's input (video blends in the
+previous frame's, warped)."""
 
 
 class Networks:
@@ -176,11 +180,14 @@ def run_cascade(
     progress: ProgressCallback | None = None,
     should_cancel: CancelCheck | None = None,
     content_stats: ContentStats | None = None,
+    step_output: StepOutput | None = None,
 ) -> torch.Tensor:
     """(1, 3, H, W) in [0, 1] → stylized (1, 3, H, W), same size, coarse to fine.
 
     ``regions`` (H, W) holds a style index per pixel (a mask), or None to blend the styles
-    by ``weights``. Progress runs from 0.2 (styles encoded) to 1.0.
+    by ``weights``. The hooks (``ContentStats``, ``StepOutput``) let a caller carry state
+    from one image to the next; with a mask each region keeps its own statistics and
+    ``content_stats`` is not asked. Progress runs from 0.2 (styles encoded) to 1.0.
     """
     networks.load(recipe)
     x, size = pad_to_multiple(x, recipe.stride)
@@ -195,10 +202,14 @@ def run_cascade(
         if regions is not None:
             level_regions = F.interpolate(regions, size=feature.shape[-2:], mode="nearest")
             level_regions = level_regions[0, 0].long()
-        stats = content_stats(i, step.level, flatten(feature)) if content_stats else None
+        stats = None
+        if content_stats is not None and level_regions is None:
+            stats = content_stats(i, step.level, flatten(feature))
         level_styles = [s.levels[step.level] for s in styles]
         target = transform(feature, step.transform, level_styles, weights, level_regions, stats)
         x = networks.decoders[key](blend(target, feature, alpha * step.strength)).clamp(0, 1)
+        if step_output is not None:
+            x = step_output(i, step.level, x)
         if progress:
             # min(): 0.2 + 0.8 is a hair above 1.0 in floats
             progress(
@@ -243,10 +254,8 @@ def _apply(
     kind: Transform, f: torch.Tensor, style: LevelStyle, stats: Covariance | None
 ) -> torch.Tensor:
     if kind == "adain":
-        content = stats.mean_std() if stats is not None else None
-        if content is not None:
-            content = (content[0].to(f), content[1].to(f))
-        return adaptive_instance_normalization(f, style.mean.to(f), style.std.to(f), content)
+        mean, std = (t.to(f) for t in stats.mean_std()) if stats is not None else (None, None)
+        return adaptive_instance_normalization(f, style.mean.to(f), style.std.to(f), mean, std)
     return whiten_color_transform(f, style.covariance, stats)
 
 

@@ -32,6 +32,23 @@ class ImageTooLarge(InvalidImage):
     code = "image_too_large"
 
 
+class InvalidVideo(InvalidImage):
+    """The bytes are not a video the engine can decode: corrupt, truncated, no video stream,
+    an unsupported codec, or a still image where a video was expected."""
+
+    code = "invalid_video"
+
+
+class VideoTooLarge(InvalidVideo, ImageTooLarge):
+    """Over one of the configured video limits; ``limit`` names which (``VideoLimits`` field)."""
+
+    code = "video_too_large"
+
+    def __init__(self, message: str, *, field: str | None = None, limit: str) -> None:
+        super().__init__(message, field=field)
+        self.limit = limit
+
+
 class InvalidParameter(StylizeError):
     """A parameter is out of range or inconsistent with the others."""
 

@@ -179,6 +179,12 @@ def content_type(format: OutputFormat) -> str:
         raise InvalidParameter(_unknown_format(format), field="format") from None
 
 
+def to_rgb(image: Image.Image) -> Image.Image:
+    """8-bit RGB, transparency composited onto white: what every decoded upload becomes
+    (also each frame of an animated GIF or WebP)."""
+    return _flatten(image).convert("RGB")
+
+
 # --- decoding -------------------------------------------------------------------------
 
 

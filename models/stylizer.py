@@ -24,8 +24,10 @@ from PIL import Image
 from models import gatys, runtime
 from models.cascade import (
     RECIPES,
+    ContentStats,
     Networks,
     Recipe,
+    StepOutput,
     StyleFeatures,
     cascade,
     check_levels,
@@ -100,10 +102,14 @@ class Stylizer:
         progress: ProgressCallback | None = None,
         should_cancel: CancelCheck | None = None,
         recipe: Recipe | None = None,
+        content_stats: ContentStats | None = None,
+        step_output: StepOutput | None = None,
     ) -> StylizeResult:
         """Stylize ``content`` with one or more ``styles`` (images or encoded features).
 
-        ``recipe`` overrides the method's cascade (the benchmarks compare cascades with it).
+        ``recipe`` overrides the method's cascade (the benchmarks compare cascades with it);
+        ``content_stats`` and ``step_output`` are the cascade's hooks (``run_cascade``), for
+        a caller that carries state from frame to frame.
         """
         # 1. Every rule that joins the inputs, before any work.
         params = params or StyleParams()
@@ -133,6 +139,7 @@ class Stylizer:
             out = run_cascade(
                 self.networks, x, self.recipe(params.method, recipe), features, weights,
                 regions, params.alpha, progress=progress, should_cancel=should_cancel,
+                content_stats=content_stats, step_output=step_output,
             )  # fmt: skip
 
             # 4. Colour and pixels.

@@ -54,15 +54,17 @@ def adaptive_instance_normalization(
     content: torch.Tensor,
     style_mean: torch.Tensor,
     style_std: torch.Tensor,
-    content_stats: tuple[torch.Tensor, torch.Tensor] | None = None,
+    content_mean: torch.Tensor | None = None,
+    content_std: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """AdaIN(x, y) = σ(y)·(x − μ(x))/σ(x) + μ(y) on (C, N) content, (C, 1) style stats.
 
-    ``content_stats`` = (μ(x), σ(x)) when the caller has them already (e.g. smoothed over a
-    video's frames); by default they are the content's own.
+    ``content_mean``/``content_std`` (C, 1) replace μ(x)/σ(x) when given: video smooths
+    them across frames so that a frame's own small changes do not swing the strokes.
     """
-    mean, std = content_stats if content_stats is not None else calc_mean_std(content)
-    return (content - mean) / std * style_std + style_mean
+    if content_mean is None or content_std is None:
+        content_mean, content_std = calc_mean_std(content)
+    return (content - content_mean) / content_std * style_std + style_mean
 
 
 @dataclass(frozen=True)
@@ -87,23 +89,20 @@ class Covariance:
 
     @classmethod
     def of(cls, feature: torch.Tensor) -> "Covariance":
-        """Mean and covariance of a (C, N) matrix.
+        """Mean and covariance of a (C, N) matrix."""
+        return cls.from_moments(*moments(feature))
 
-        Products are taken over column chunks and added up in float64, so a 4096-px
-        image's level-1 features are never copied whole (a float64 copy would be 2.4 GB).
+    @classmethod
+    def from_moments(
+        cls, mean: torch.Tensor, covariance: torch.Tensor, variance: torch.Tensor
+    ) -> "Covariance":
+        """From ``moments``' (C, 1) mean, (C, C) covariance and (C, 1) variance, float64.
+
+        Separate from ``of`` so that moments averaged over several frames (video) are
+        decomposed exactly as one image's are.
         """
-        c, n = feature.shape
-        # float32 sums are pairwise (error ~1e-7 relative), enough for a mean.
-        mean = feature.mean(dim=1, keepdim=True).to(torch.float64)
-        cov = torch.zeros(c, c, dtype=torch.float64, device=feature.device)
-        for chunk in feature.split(CHUNK, dim=1):
-            # Centred first, so the products carry the variance, not mean²: each chunk's
-            # product is exact enough in the features' dtype; chunks add up in float64.
-            centred = chunk - mean.to(chunk.dtype)
-            cov += (centred @ centred.T).to(torch.float64)
-        variance = cov.diagonal().unsqueeze(1) / max(n, 1)
-        cov = cov / max(n - 1, 1)
-        cov = cov + EPS * torch.eye(c, dtype=cov.dtype, device=cov.device)
+        c = covariance.shape[0]
+        cov = covariance + EPS * torch.eye(c, dtype=covariance.dtype, device=covariance.device)
         values, vectors = torch.linalg.eigh(cov)
         keep = values > values.max().clamp_min(EPS) * EIGEN_FLOOR
         return cls(mean, values[keep], vectors[:, keep], variance)
@@ -111,6 +110,24 @@ class Covariance:
     def matrix(self, power: float) -> torch.Tensor:
         """E · diag(λ^power) · Eᵀ, e.g. power −½ to whiten, +½ to colour."""
         return (self.eigenvectors * self.eigenvalues.pow(power)) @ self.eigenvectors.T
+
+
+def moments(feature: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(C, N) → mean (C, 1), covariance (C, C, over N − 1) and variance (C, 1, over N), float64.
+
+    Products are taken over column chunks and added up in float64, so a 4096-px image's
+    level-1 features are never copied whole (a float64 copy would be 2.4 GB).
+    """
+    c, n = feature.shape
+    # float32 sums are pairwise (error ~1e-7 relative), enough for a mean.
+    mean = feature.mean(dim=1, keepdim=True).to(torch.float64)
+    cov = torch.zeros(c, c, dtype=torch.float64, device=feature.device)
+    for chunk in feature.split(CHUNK, dim=1):
+        # Centred first, so the products carry the variance, not mean²: each chunk's
+        # product is exact enough in the features' dtype; chunks add up in float64.
+        centred = chunk - mean.to(chunk.dtype)
+        cov += (centred @ centred.T).to(torch.float64)
+    return mean, cov / max(n - 1, 1), cov.diagonal().unsqueeze(1) / max(n, 1)
 
 
 def whiten(content: torch.Tensor, stats: Covariance | None = None) -> torch.Tensor:

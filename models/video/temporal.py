@@ -1,0 +1,280 @@
+"""Temporal consistency: why independently stylized frames flicker, and the three fixes.
+
+A feed-forward stylizer maps each frame through statistics of that frame alone: WCT
+whitens with the frame's own covariance, AdaIN normalises with its own mean and std.
+Those change a little from frame to frame (noise, a hand entering the picture), the
+whitening amplifies the change in the weak directions, and the strokes swing: flicker
+(Ruder et al. 2016; Lai et al. 2018 measure it as the warping error below). Here:
+
+1. the style is encoded once per video (``stylize_video``);
+2. ``SmoothedStatistics``: the content statistics each cascade step uses are an
+   exponential moving average over the frames of a shot (mean and covariance), so they
+   drift with the scene instead of jumping with each frame;
+3. ``FlowBlend``: the previous frame's image is warped onto the current one along the
+   optical flow of the *input* frames (OpenCV's DIS) and blended in where that flow is
+   reliable (forward–backward consistent, Sundaram et al. 2010); disoccluded pixels take
+   the new frame's own. By default the blend is made on the first cascade step's
+   decoded image (level 4), not on the output: levels 2 and 1 then re-impose the
+   style's statistics on it, which keeps more of the texture for the same steadiness.
+
+``SceneCuts`` (or a flow that mostly fails its check) resets 2 and 3 at a cut, where
+the history no longer describes the picture. Each default in ``TemporalSettings`` was chosen with ``bench/video.py`` (numbers in
+``bench/RESULTS.md``).
+"""
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from models.transforms import Covariance, moments
+
+
+@dataclass(frozen=True)
+class TemporalSettings:
+    decay: float = 0.5  # weight of the past in the smoothed statistics, per frame
+    # Weight of the previous frame's image, warped, in each cascade step's decoded image
+    # (by step index; missing steps: 0). The later steps re-impose the style's statistics
+    # on the blend, so it steadies the strokes with less texture lost than blending the
+    # output: the trade-off measured in bench/RESULTS.md ("Video").
+    steps: tuple[float, ...] = (0.35,)
+    blend: float = 0.0  # weight of the warped previous final output where the flow holds
+    flow_preset: int = cv2.DISOPTICAL_FLOW_PRESET_FAST
+    # A cut: colour histograms of consecutive frames differ by more than this (0–1) ...
+    cut_histogram: float = 0.25
+    # ... or fewer than this fraction of pixels have a consistent flow.
+    cut_reliable: float = 0.3
+
+
+DEFAULT_TEMPORAL = TemporalSettings()
+
+
+class SmoothedStatistics:
+    """A ``ContentStats`` hook: each step's content moments, averaged over past frames.
+
+    The moving average is taken of the moments (mean, covariance, variance) and the
+    eigendecomposition done afterwards, exactly as for one image (``Covariance.from_moments``).
+    """
+
+    def __init__(self, decay: float) -> None:
+        self.decay = decay
+        self._moments: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
+
+    def reset(self) -> None:
+        self._moments.clear()
+
+    def __call__(self, step: int, level: int, feature: torch.Tensor) -> Covariance:
+        current = moments(feature)
+        past = self._moments.get(step)
+        if past is not None and past[1].shape == current[1].shape:
+            d = self.decay
+            current = tuple(d * p + (1 - d) * c for p, c in zip(past, current, strict=True))
+        self._moments[step] = current
+        with _one_thread():
+            return Covariance.from_moments(*current)
+
+
+class SceneCuts:
+    """Tells whether a frame starts a new shot, from colour histograms of thumbnails.
+
+    Camera motion changes the picture but hardly its histogram; a cut changes both.
+    """
+
+    BINS = 16
+    THUMBNAIL = (64, 36)
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+        self._previous: np.ndarray | None = None
+
+    def distance(self, image: np.ndarray) -> float | None:
+        """Half the L1 distance (0–1) to the previous frame's histograms, averaged over R, G, B."""
+        small = cv2.resize(image, self.THUMBNAIL, interpolation=cv2.INTER_AREA)
+        histogram = np.stack(
+            [
+                np.bincount(small[..., c].ravel() // (256 // self.BINS), minlength=self.BINS)
+                for c in range(3)
+            ]
+        ) / (small.shape[0] * small.shape[1])
+        previous, self._previous = self._previous, histogram
+        if previous is None:
+            return None
+        return float(np.abs(histogram - previous).sum(axis=1).mean() / 2)
+
+    def is_cut(self, image: np.ndarray) -> bool:
+        distance = self.distance(image)
+        return distance is not None and distance > self.threshold
+
+
+def grey(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+
+
+class OpticalFlow:
+    """Backward flow between consecutive frames and where it can be trusted."""
+
+    def __init__(self, preset: int) -> None:
+        self._dis = cv2.DISOpticalFlow_create(preset)
+
+    def __call__(self, previous: np.ndarray, current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Grey (H, W) uint8 frames → (flow, reliable).
+
+        ``flow`` (H, W, 2): for each pixel x of ``current``, ``previous`` shows it at
+        x + flow(x). ``reliable`` (H, W) bool: the forward flow brings it back (within
+        the tolerance of Sundaram et al.: |b + f|² ≤ 0.01 (|b|² + |f|²) + 0.5) and it
+        stays inside the frame; elsewhere the pixel was occluded or the flow is wrong.
+        """
+        backward = self._dis.calc(current, previous, None)
+        forward = self._dis.calc(previous, current, None)
+        return backward, consistent(backward, forward)
+
+
+def consistent(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
+    """The forward–backward check of ``OpticalFlow`` on given flows."""
+    h, w = backward.shape[:2]
+    x, y = _grid(h, w)
+    map_x, map_y = x + backward[..., 0], y + backward[..., 1]
+    forward_there = cv2.remap(
+        forward, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+    round_trip = backward + forward_there
+    tolerance = 0.01 * ((backward**2).sum(-1) + (forward_there**2).sum(-1)) + 0.5
+    inside = (map_x >= 0) & (map_x <= w - 1) & (map_y >= 0) & (map_y <= h - 1)
+    return ((round_trip**2).sum(-1) <= tolerance) & inside
+
+
+def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Sample ``image`` at x + flow(x): the previous frame moved onto the current one."""
+    h, w = flow.shape[:2]
+    x, y = _grid(h, w)
+    # Cubic: a bilinear warp blurs at each sub-pixel shift, and blurs add up frame after frame.
+    return cv2.remap(
+        image, x + flow[..., 0], y + flow[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+    )
+
+
+def warping_error(
+    previous: np.ndarray, current: np.ndarray, flow: np.ndarray, reliable: np.ndarray
+) -> float:
+    """Lai et al. 2018's E_warp for one pair: the mean, over reliable pixels, of the squared
+    difference between ``current`` and ``previous`` warped onto it (RGB in 0–1, averaged
+    over channels). ``flow`` and ``reliable`` come from the *input* frames."""
+    if not reliable.any():
+        return float("nan")
+    warped = warp(previous, flow).astype(np.float32) / 255
+    difference = ((current.astype(np.float32) / 255 - warped) ** 2).mean(-1)
+    return float(difference[reliable].mean())
+
+
+class FlowBlend:
+    """Blend the previous frame's images, warped along the input's flow, into this frame's:
+    each cascade step's decoded image (``step``) and the final output (``blend``)."""
+
+    def __init__(self, settings: TemporalSettings) -> None:
+        self.settings = settings
+        self._flow = OpticalFlow(settings.flow_preset)
+        self._grey: np.ndarray | None = None  # the current input, grey
+        self._previous_grey: np.ndarray | None = None
+        self._pending: tuple[np.ndarray, np.ndarray] | None = None  # (flow, reliable)
+        self._steps: dict[int, np.ndarray] = {}  # previous frame's step images, float32
+        self._output: np.ndarray | None = None  # previous frame's final output, uint8
+
+    def reset(self) -> None:
+        self._previous_grey, self._steps, self._output = None, {}, None
+
+    def track(self, frame: np.ndarray) -> bool:
+        """Flow from the previous input frame to ``frame``. False, and the history is
+        dropped, when it is unusable: most pixels fail the consistency check (a cut the
+        histograms missed, or motion too fast to follow)."""
+        if self._grey is not None and self._output is not None:
+            self._previous_grey = self._grey
+        self._grey, self._pending = grey(frame), None
+        if self._previous_grey is None:
+            return True
+        flow, reliable = self._flow(self._previous_grey, self._grey)
+        if reliable.mean() < self.settings.cut_reliable:
+            self.reset()
+            return False
+        self._pending = (flow, reliable)
+        return True
+
+    def step(self, index: int, level: int, image: torch.Tensor) -> torch.Tensor:
+        """A ``StepOutput`` hook: blend into step ``index``'s decoded (1, 3, H, W) image,
+        padded beyond the frame's size, in place."""
+        weight = self.settings.steps[index] if index < len(self.settings.steps) else 0.0
+        if not weight:
+            return image
+        h, w = self._grey.shape
+        pixels = image[0, :, :h, :w].permute(1, 2, 0).float().cpu().numpy()
+        previous = self._steps.get(index)
+        if self._pending is not None and previous is not None:
+            pixels = _mix(pixels, previous, *self._pending, weight)
+            image[0, :, :h, :w] = torch.from_numpy(pixels).permute(2, 0, 1).to(image)
+        self._steps[index] = np.array(pixels, np.float32)
+        return image
+
+    def blend(self, output: np.ndarray) -> np.ndarray:
+        """The final output of the frame last ``track``-ed, with the history blended in."""
+        if self.settings.blend and self._pending is not None and self._output is not None:
+            mixed = _mix(output.astype(np.float32), self._output.astype(np.float32),
+                         *self._pending, self.settings.blend)  # fmt: skip
+            output = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+        self._output = output
+        return output
+
+
+def _mix(
+    current: np.ndarray, previous: np.ndarray, flow: np.ndarray, reliable: np.ndarray, weight: float
+) -> np.ndarray:
+    """(1 − weight)·current + weight·previous warped, where the flow is reliable."""
+    mask = (reliable * np.float32(weight))[..., None]
+    return current + mask * (warp(previous, flow) - current)
+
+
+class Temporal:
+    """What one video carries from frame to frame: ``start`` each frame (True: a cut,
+    the history was reset), stylize with ``statistics`` as the cascade's ``content_stats``,
+    then ``finish`` the output."""
+
+    def __init__(self, settings: TemporalSettings = DEFAULT_TEMPORAL) -> None:
+        self.statistics = SmoothedStatistics(settings.decay)
+        self._cuts = SceneCuts(settings.cut_histogram)
+        self._flow = FlowBlend(settings)
+
+    def step_output(self, index: int, level: int, image: torch.Tensor) -> torch.Tensor:
+        """The cascade's ``step_output`` hook (see ``FlowBlend.step``)."""
+        return self._flow.step(index, level, image)
+
+    def start(self, frame: np.ndarray) -> bool:
+        cut = self._cuts.is_cut(frame)
+        if cut:
+            self._flow.reset()
+        cut = not self._flow.track(frame) or cut
+        if cut:
+            self.statistics.reset()
+        return cut
+
+    def finish(self, output: np.ndarray) -> np.ndarray:
+        return self._flow.blend(output)
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run a small LAPACK call on one thread. An eigendecomposition of a 128×128 matrix
+    took 2–3 ms on one thread but 23–350 ms on two while other processes kept both
+    cores busy (OpenMP workers waiting on each other); at this size one thread is as
+    fast anyway."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    x, y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return x, y

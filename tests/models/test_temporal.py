@@ -1,0 +1,141 @@
+"""Temporal consistency pieces: the cascade's content-statistics hook, smoothed statistics,
+optical flow with its consistency check, scene cuts, and the history they reset."""
+
+import numpy as np
+import pytest
+import torch
+
+from models.cascade import RECIPES
+from models.params import StyleParams
+from models.transforms import Covariance, moments
+from models.video.temporal import (
+    SceneCuts,
+    SmoothedStatistics,
+    Temporal,
+    TemporalSettings,
+    consistent,
+    grey,
+)
+from tests.support.video import pan, photo
+
+SIZE = (160, 96)
+
+
+def _pixels(image) -> np.ndarray:
+    return np.asarray(image, dtype=np.int16)
+
+
+@pytest.mark.parametrize("method", ["wct", "adain"])
+def test_content_stats_hook_is_asked_once_per_step_and_its_statistics_are_used(
+    stylizer, photo, painting, method
+):
+    params = StyleParams(method=method, size=None)
+    plain = stylizer.stylize(photo, [painting], params).image
+    calls = []
+
+    def own(step: int, level: int, feature: torch.Tensor) -> Covariance:
+        calls.append((step, level))
+        return Covariance.of(feature)
+
+    same = stylizer.stylize(photo, [painting], params, content_stats=own).image
+    assert calls == [(i, s.level) for i, s in enumerate(RECIPES[method].steps)]
+    assert np.abs(_pixels(same) - _pixels(plain)).max() <= 1  # float32 vs float64 statistics
+
+    def brighter(step: int, level: int, feature: torch.Tensor) -> Covariance:
+        return Covariance.of(feature * 0.5 + 0.1)  # claims a different content distribution
+
+    other = stylizer.stylize(photo, [painting], params, content_stats=brighter).image
+    assert np.abs(_pixels(other) - _pixels(plain)).mean() > 5
+
+
+def test_step_output_hook_sees_each_decoded_step_and_feeds_the_next(stylizer, photo, painting):
+    params = StyleParams(method="wct", size=None)
+    plain = stylizer.stylize(photo, [painting], params).image
+    calls = []
+
+    def look(step: int, level: int, image: torch.Tensor) -> torch.Tensor:
+        calls.append((step, level, tuple(image.shape)))
+        return image
+
+    same = stylizer.stylize(photo, [painting], params, step_output=look).image
+    assert [c[:2] for c in calls] == [(i, s.level) for i, s in enumerate(RECIPES["wct"].steps)]
+    assert all(c[2][:2] == (1, 3) for c in calls)
+    assert np.array_equal(_pixels(same), _pixels(plain))
+
+    def grey_first(step: int, level: int, image: torch.Tensor) -> torch.Tensor:
+        return image.mean(1, keepdim=True).expand_as(image) if step == 0 else image
+
+    other = stylizer.stylize(photo, [painting], params, step_output=grey_first).image
+    assert np.abs(_pixels(other) - _pixels(plain)).mean() > 2
+
+
+def test_smoothed_statistics_average_the_moments_and_forget_them_at_reset():
+    generator = torch.Generator().manual_seed(0)
+    a = torch.randn(8, 500, generator=generator)
+    b = 2 * a + 1
+    smoothed = SmoothedStatistics(decay=0.5)
+    first = smoothed(0, 4, a)
+    torch.testing.assert_close(first.mean, moments(a)[0])
+    second = smoothed(0, 4, b)
+    torch.testing.assert_close(second.mean, (moments(a)[0] + moments(b)[0]) / 2)
+    torch.testing.assert_close(second.variance, (moments(a)[2] + moments(b)[2]) / 2)
+    assert smoothed(1, 2, b).mean.allclose(moments(b)[0])  # each step has its own average
+    smoothed.reset()
+    torch.testing.assert_close(smoothed(0, 4, b).mean, moments(b)[0])
+
+
+def test_forward_backward_check_flags_occlusions_and_pixels_from_outside():
+    h, w = 20, 30
+    backward = np.zeros((h, w, 2), np.float32)
+    backward[..., 0] = 3  # frame t's pixel x was at x + 3 in frame t−1
+    forward = -backward.copy()
+    forward[5:10, 10:20] = (8, 0)  # there the forward flow disagrees: occluded
+    reliable = consistent(backward, forward)
+    assert not reliable[:, -3:].any()  # came from outside the previous frame
+    assert not reliable[5:10, 7:17].any()
+    assert reliable[12:, :20].all()
+
+
+def test_scene_cuts_are_found_between_shots_and_not_within_a_pan():
+    cuts = SceneCuts(TemporalSettings().cut_histogram)
+    shot = pan(photo("cornell.jpg"), 8, SIZE, 3)
+    assert not any(cuts.is_cut(frame) for frame in shot)
+    assert cuts.is_cut(pan(photo("sailboat.jpg"), 1, SIZE, 3)[0])
+
+
+def test_the_history_blends_within_a_shot_and_is_dropped_at_a_cut():
+    temporal = Temporal(TemporalSettings(steps=(0.8,), blend=0.5))
+    shot = pan(photo("cornell.jpg"), 2, SIZE, 2)
+    other = pan(photo("sailboat.jpg"), 1, SIZE, 2)[0]
+    rng = np.random.default_rng(0)
+    outputs = [rng.integers(0, 256, (*SIZE[::-1], 3), dtype=np.uint8) for _ in range(3)]
+    steps = [torch.rand(1, 3, SIZE[1], SIZE[0], generator=torch.Generator().manual_seed(i))
+             for i in range(3)]  # fmt: skip
+
+    def frame(image: np.ndarray, step: torch.Tensor, output: np.ndarray):
+        cut = temporal.start(image)
+        temporal.statistics(0, 4, torch.ones(4, 10) if not cut else torch.zeros(4, 10))
+        return cut, temporal.step_output(0, 4, step.clone()), temporal.finish(output)
+
+    cut, step, output = frame(shot[0], steps[0], outputs[0])  # no past, but no cut either
+    assert not cut
+    assert torch.equal(step, steps[0]) and np.array_equal(output, outputs[0])
+    cut, step, output = frame(shot[1], steps[1], outputs[1])
+    assert not cut
+    assert (step - steps[1]).abs().mean() > 0.1  # the previous step image mixed in
+    assert np.abs(_pixels(output) - _pixels(outputs[1])).mean() > 20
+    cut, step, output = frame(other, steps[2], outputs[2])
+    assert cut
+    assert torch.equal(step, steps[2]) and np.array_equal(output, outputs[2])
+    assert temporal.statistics(0, 4, torch.zeros(4, 10)).mean.abs().max() == 0  # old shot gone
+
+
+def test_optical_flow_follows_a_known_shift():
+    from models.video.temporal import OpticalFlow
+
+    a, b = pan(photo(scale=1.5), 2, SIZE, 4)  # b's pixel x is a's x + 4
+    flow, reliable = OpticalFlow(TemporalSettings().flow_preset)(grey(a), grey(b))
+    inner = flow[10:-10, 10:-10][reliable[10:-10, 10:-10]]
+    assert reliable[10:-10, 10:-10].mean() > 0.9
+    assert np.median(inner[:, 0]) == pytest.approx(4, abs=0.1)
+    assert np.median(inner[:, 1]) == pytest.approx(0, abs=0.1)
