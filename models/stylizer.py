@@ -24,6 +24,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from models import cd16x, runtime, vgg, weights
+from models.detail import DetailTransfer
 from models.errors import InvalidMask, InvalidParameter
 from models.images import resize_longest
 from models.params import MASK_ASPECT_TOLERANCE, MAX_STYLES, StyleParams
@@ -33,12 +34,13 @@ from models.transforms import (
     adaptive_instance_normalization,
     blend,
     flatten,
+    optimal_transport,
     unflatten,
     whiten_color_transform,
 )
 
 Family = Literal["cd16x", "vgg19"]
-Transform = Literal["adain", "wct"]
+Transform = Literal["adain", "wct", "ot"]
 FAMILY_LEVELS: dict[str, tuple[int, ...]] = {"cd16x": cd16x.LEVELS, "vgg19": vgg.LEVELS}
 
 
@@ -55,6 +57,8 @@ class Step:
 class Recipe:
     family: Family
     steps: tuple[Step, ...]
+    # Applied to the cascade's output with the content as reference (models/detail.py).
+    detail: DetailTransfer | None = None
 
     @property
     def levels(self) -> tuple[int, ...]:
@@ -300,6 +304,7 @@ class Stylizer:
         should_cancel: CancelCheck | None = None,
     ) -> torch.Tensor:
         """(1, 3, H, W) in [0, 1] → stylized (1, 3, H, W), same size, coarse to fine."""
+        content = x
         x, size = pad_to_multiple(x, self._stride(recipe))
         if regions is not None:
             regions, _ = pad_to_multiple(regions[None, None].float(), self._stride(recipe))
@@ -323,7 +328,8 @@ class Stylizer:
                     1.0, 0.2 + 0.8 * (i + 1) / len(recipe.steps)
                 )  # 0.2 + 0.8 > 1.0 in floats
                 progress(ProgressEvent(f"level {step.level}", done))
-        return crop(x, size)
+        x = crop(x, size)
+        return recipe.detail(x, content) if recipe.detail else x
 
 
 def _transform(
@@ -333,11 +339,13 @@ def _transform(
     weights_: Sequence[float],
     regions: torch.Tensor | None,
 ) -> torch.Tensor:
-    """Apply AdaIN or WCT for each style; blend by weight, or assign by mask region."""
+    """Apply AdaIN, WCT or OT for each style; blend by weight, or assign by mask region."""
 
     def apply(f: torch.Tensor, s: LevelStyle) -> torch.Tensor:
         if kind == "adain":
             return adaptive_instance_normalization(f, s.mean.to(f), s.std.to(f))
+        if kind == "ot":
+            return optimal_transport(f, s.covariance)
         return whiten_color_transform(f, s.covariance)
 
     f = flatten(feature)
