@@ -357,6 +357,8 @@ def main() -> None:
             scores[name].append(scorer.score(output, content_ref, style_stats))
             record[name] = scores[name][-1]
         per_pair.append(record)
+        if len(per_pair) % 12 == 0:
+            print(f"{len(per_pair)}/{len(pairs)} pairs", file=sys.stderr, flush=True)
         if (content_source.name, style_source.name) in shown:
             rows.append([content, style, *outputs.values()])
 
