@@ -31,7 +31,8 @@ contact sheet (one row per content, each with a different style) under ``--out``
 
 A ``--variant`` is ``name=family:steps[;option...]``: steps as ``4w,2a0.5`` (level, w = WCT,
 a = AdaIN, o = optimal transport, optional strength); options ``detail=σ:strength[:keep]``
-(models/detail.py), ``guided=radius:eps:weight`` (guided filter, bench only),
+(models/detail.py), ``after=i`` (apply it after step i, default the last),
+``guided=radius:eps:weight`` (guided filter, bench only),
 ``alpha=a``, ``style=N`` (style longest side).
 """
 
@@ -202,6 +203,8 @@ def parse_variant(text: str) -> tuple[str, Variant]:
         numbers = [float(v) for v in value.split(":")]
         if key == "detail":
             detail = DetailTransfer(*numbers)
+        elif key == "after":
+            fields["detail_after"] = int(numbers[0])
         elif key == "guided":
             fields["guided"] = (int(numbers[0]), numbers[1], numbers[2])
         elif key == "alpha":
@@ -210,7 +213,8 @@ def parse_variant(text: str) -> tuple[str, Variant]:
             fields["style_size"] = int(numbers[0])
         else:
             raise ValueError(f"unknown variant option {key!r}")
-    return name, Variant(Recipe(family, parsed, detail), **fields)  # type: ignore[arg-type]
+    after = fields.pop("detail_after", -1)
+    return name, Variant(Recipe(family, parsed, detail, after), **fields)  # type: ignore[arg-type]
 
 
 def our_method(stylizer: Stylizer, variant: Variant, size: int) -> Method:

@@ -57,8 +57,10 @@ class Step:
 class Recipe:
     family: Family
     steps: tuple[Step, ...]
-    # Applied to the cascade's output with the content as reference (models/detail.py).
+    # The content's fine structure restored after step ``detail_after`` (models/detail.py):
+    # after the last step by default; earlier, the shallower steps re-stylize it.
     detail: DetailTransfer | None = None
+    detail_after: int = -1
 
     @property
     def levels(self) -> tuple[int, ...]:
@@ -304,8 +306,8 @@ class Stylizer:
         should_cancel: CancelCheck | None = None,
     ) -> torch.Tensor:
         """(1, 3, H, W) in [0, 1] → stylized (1, 3, H, W), same size, coarse to fine."""
-        content = x
         x, size = pad_to_multiple(x, self._stride(recipe))
+        content = x
         if regions is not None:
             regions, _ = pad_to_multiple(regions[None, None].float(), self._stride(recipe))
         for i, step in enumerate(recipe.steps):
@@ -323,13 +325,14 @@ class Stylizer:
                 ].long()
             target = _transform(feature, step.transform, level_styles, weights_, level_regions)
             x = self.decoders[key](blend(target, feature, alpha * step.strength)).clamp(0, 1)
+            if recipe.detail and i == recipe.detail_after % len(recipe.steps):
+                x = recipe.detail(x, content)
             if progress:
                 done = min(
                     1.0, 0.2 + 0.8 * (i + 1) / len(recipe.steps)
                 )  # 0.2 + 0.8 > 1.0 in floats
                 progress(ProgressEvent(f"level {step.level}", done))
-        x = crop(x, size)
-        return recipe.detail(x, content) if recipe.detail else x
+        return crop(x, size)
 
 
 def _transform(
