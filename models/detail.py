@@ -14,6 +14,7 @@ work on the image, after the cascade, at a few per cent of its cost:
 Shapes: images are (1, 3, H, W) RGB in [0, 1]; the output always has the input's size.
 """
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -47,17 +48,25 @@ def luminance(image: torch.Tensor) -> torch.Tensor:
 
 
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur of (N, 1, H, W), reflected borders, radius 3σ (≥ 1)."""
+    """Separable Gaussian blur of (N, 1, H, W), reflected borders, radius 3σ (≥ 1).
+
+    Written as a sum of shifted copies: PyTorch's CPU convolution of one channel by a
+    1-D kernel takes a slow generic path (135 ms at 512 px, against ~2 ms here).
+    """
     radius = max(1, int(3 * sigma + 0.5))
-    taps = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
-    kernel = torch.exp(-(taps**2) / (2 * sigma**2))
-    kernel = kernel / kernel.sum()
+    taps = [math.exp(-(k * k) / (2 * sigma * sigma)) for k in range(-radius, radius + 1)]
+    taps = [t / sum(taps) for t in taps]
+    h, w = x.shape[-2:]
     # Reflection needs the pad to be smaller than the side; tiny images fall back.
-    mode = "reflect" if min(x.shape[-2:]) > radius else "replicate"
-    x = F.pad(x, (radius, radius, 0, 0), mode=mode)
-    x = F.conv2d(x, kernel.view(1, 1, 1, -1))
-    x = F.pad(x, (0, 0, radius, radius), mode=mode)
-    return F.conv2d(x, kernel.view(1, 1, -1, 1))
+    mode = "reflect" if min(h, w) > radius else "replicate"
+    x = F.pad(x, (radius, radius, radius, radius), mode=mode)
+    rows = x[..., :, :w] * taps[0]
+    for k, tap in enumerate(taps[1:], start=1):
+        rows.add_(x[..., :, k : k + w], alpha=tap)
+    out = rows[..., :h, :] * taps[0]
+    for k, tap in enumerate(taps[1:], start=1):
+        out.add_(rows[..., k : k + h, :], alpha=tap)
+    return out
 
 
 def transfer_detail(
