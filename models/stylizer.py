@@ -71,18 +71,22 @@ def cascade(transform: Transform, levels: Sequence[int]) -> tuple[Step, ...]:
     return tuple(Step(level, transform) for level in levels)
 
 
-# Chosen with bench/quality.py (35 development pairs) and bench/speed.py; README "Quality"
-# and "Speed" have the tables:
-# - wct (the default): WCT at relu4_1, 2_1 and 1_1, full strength. Level 4 carries colour
-#   and the large strokes, level 2 restores edges and fine texture, level 1 fixes colour
-#   at the pixel. Content/style distance medians 4.61/2.60 against MicroAST's 5.03/2.85;
-#   the previous 4w0.7 3w 2w 1w scored 4.90/2.74 and cost a quarter more time. Level 5
-#   is left out: its decoder reconstructs at 18.7 dB and leaves ripples the shallow
-#   levels cannot undo. Deep levels at reduced resolution, or a smaller style, were
-#   faster but lost style distance every time.
+# Chosen with bench/quality.py and bench/speed.py; README "Quality" and "Speed" and
+# bench/RESULTS.md have the tables:
+# - wct (the default): whitening/colouring at relu4_1, 2_1 and 1_1, full strength, with
+#   the optimal-transport colouring (``transforms.optimal_transport``: the symmetric map
+#   to the style's covariance) instead of Li et al.'s. Level 4 carries colour and the
+#   large strokes, level 2 restores edges and fine texture, level 1 fixes colour at the
+#   pixel. On the tuning pairs OT beat Li et al.'s colouring on all four measures (content,
+#   style, Gram, SSIM) at the same cost, and again on the held-out validation pairs.
+#   Level 3 costs a quarter more time for a lower Gram but worse content and SSIM; level
+#   5's decoder reconstructs at 18.7 dB and leaves ripples the shallow levels cannot undo.
+#   Deep levels at reduced resolution, or a smaller style, were faster but lost style
+#   distance every time. Detail transfer (models/detail.py) trades style for structure
+#   and is left out of the default: measured in bench/RESULTS.md.
 # - adain: AdaIN 4→1, the gentle, most content-preserving look.
 RECIPES: dict[str, Recipe] = {
-    "wct": Recipe("cd16x", cascade("wct", (4, 2, 1))),
+    "wct": Recipe("cd16x", cascade("ot", (4, 2, 1))),
     "adain": Recipe("cd16x", cascade("adain", (4, 3, 2, 1))),
 }
 
