@@ -84,6 +84,23 @@ def test_a_recipe_with_detail_transfer_changes_the_output_not_its_size(stylizer,
     assert ssim_proxy[1] > ssim_proxy[0] + 0.2
 
 
+def test_detail_restored_between_levels_is_restyled_by_the_shallower_ones(
+    stylizer, photo, painting
+):
+    steps = RECIPES["wct"].steps
+    params = StyleParams(size=None)
+    early = Recipe("cd16x", steps, DetailTransfer(1.0, 1.0), detail_after=0)
+    late = Recipe("cd16x", steps, DetailTransfer(1.0, 1.0))
+    a = to_tensor(stylizer.stylize(photo, [painting], params, recipe=early).image)
+    b = to_tensor(stylizer.stylize(photo, [painting], params, recipe=late).image)
+    content = to_tensor(photo)
+    assert a.shape == b.shape == content.shape
+    # After the last level the fine band is the content's; restored earlier, the later
+    # levels give it the style's statistics again, so it stays further from the content's.
+    gap = [(_fine_band(x, 1.0) - _fine_band(content, 1.0)).square().mean() for x in (a, b)]
+    assert gap[0] > 2 * gap[1]
+
+
 def test_guided_filter_keeps_the_guides_edges_and_smooths_with_a_large_eps(photo):
     guide = luminance(to_tensor(photo))
     sharp = guided_filter(guide, guide, radius=4, eps=1e-6)
