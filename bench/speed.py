@@ -11,6 +11,13 @@ Per configuration it reports, over ``--repeat`` runs on development pairs:
 
     python bench/speed.py                          # adain and wct at 512 and 1024
     python bench/speed.py --methods adain --sizes 512 1024 2048
+
+``--ab`` instead compares configurations in one process, interleaved job by job (the
+host is shared and drifts; alternating makes the comparison fair): each job decodes
+nothing, encodes the style and stylizes (the engine call with a new style per job), for
+our variants (``bench/quality.py``'s ``--variant`` syntax) and MicroAST:
+
+    python bench/speed.py --ab wct "wct+detail=cd16x:4w,2w,1w;detail=2:0.5" --sizes 512 1024
 """
 
 import argparse
@@ -20,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,6 +84,51 @@ def measure(
     }
 
 
+def compare(specs: list[str], sizes: list[int], repeat: int, device: str | None) -> None:
+    """Median engine time per configuration and size, interleaved, with MicroAST."""
+    sys.path.insert(0, str(ROOT))
+    import torch
+
+    from bench.quality import PEER, MicroAST, Variant, our_method, parse_variant
+    from models.cascade import RECIPES
+    from models.images import load_image, resize_longest
+    from models.stylizer import Stylizer
+
+    stylizer = Stylizer(device=device)
+    contents = [load_image(p) for p in sorted((SHARED / "testdata/content").iterdir())]
+    styles = [load_image(p) for p in sorted((SHARED / "testdata/style").iterdir())]
+    variants = dict(
+        parse_variant(spec) if "=" in spec else (spec, Variant(RECIPES[spec])) for spec in specs
+    )
+    peer = MicroAST(stylizer.device)
+    print(f"device {stylizer.device}, {torch.get_num_threads()} threads, median of {repeat} jobs")
+    print("(engine time, style encoded per job, configurations interleaved)\n")
+    print("| longest side | " + " | ".join([*variants, PEER]) + " |")
+    print("|---|" + "---|" * (len(variants) + 1))
+    for size in sizes:
+        methods = {  # the style at the default style_size, as a client gets it
+            name: our_method(stylizer, replace(v, style_size=v.style_size or 512), size)
+            for name, v in variants.items()
+        }
+        times: dict[str, list[float]] = {name: [] for name in [*methods, PEER]}
+        for i in range(repeat + 1):  # the first round warms up and is dropped
+            content = resize_longest(contents[i % len(contents)], size)
+            style = resize_longest(styles[i % len(styles)], 512)
+            order = [*methods.items(), (PEER, peer)]
+            for name, method in order if i % 2 else reversed(order):
+                started = time.perf_counter()
+                method(content, style)
+                if i:
+                    times[name].append(time.perf_counter() - started)
+        medians = {name: statistics.median(t) for name, t in times.items()}
+        first = next(iter(medians.values()))
+        print(
+            f"| {size} | "
+            + " | ".join(f"{m:.3f} ({m / first:.2f}×)" for m in medians.values())
+            + " |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -87,8 +140,12 @@ def main() -> None:
     parser.add_argument(
         "--style-size", type=int, default=None, help="style longest side (default: StyleParams')"
     )
+    parser.add_argument("--ab", nargs="+", help="configurations to compare interleaved")
     parser.add_argument("--one", nargs=2, metavar=("METHOD", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.ab:
+        compare(args.ab, args.sizes, args.repeat, args.device)
+        return
     if args.one:
         print(
             json.dumps(

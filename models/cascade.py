@@ -19,6 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from models import weights
+from models.detail import DetailTransfer
 from models.errors import Canceled, InvalidParameter
 from models.networks import cd16x, vgg
 from models.tensors import crop, pad_to_multiple, to_tensor
@@ -27,13 +28,14 @@ from models.transforms import (
     adaptive_instance_normalization,
     blend,
     flatten,
+    optimal_transport,
     unflatten,
     whiten_color_transform,
 )
 from models.types import CancelCheck, ProgressCallback, ProgressEvent
 
 Family = Literal["cd16x", "vgg19"]
-Transform = Literal["adain", "wct"]
+Transform = Literal["adain", "wct", "ot"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,10 @@ class Step:
 class Recipe:
     family: Family
     steps: tuple[Step, ...]
+    # The content's fine structure restored after step ``detail_after`` (models/detail.py):
+    # after the last step by default; earlier, the shallower steps re-stylize it.
+    detail: DetailTransfer | None = None
+    detail_after: int = -1
 
     @property
     def levels(self) -> tuple[int, ...]:
@@ -64,13 +70,16 @@ def cascade(transform: Transform, levels: Sequence[int]) -> tuple[Step, ...]:
     return tuple(Step(level, transform) for level in levels)
 
 
-# - wct (the default): WCT at relu4_1, 2_1 and 1_1, full strength. Level 4 carries colour
-#   and the large strokes, level 2 restores edges and fine texture, level 1 fixes colour
-#   at the pixel. Level 5 is left out: its decoder reconstructs at 18.7 dB and leaves
-#   ripples the shallow levels cannot undo; level 3 costs a quarter more time for no gain.
+# - wct (the default): whitening and colouring at relu4_1, 2_1 and 1_1, full strength,
+#   with the optimal-transport colouring (``transforms.optimal_transport``, the symmetric
+#   map to the style's covariance) instead of Li et al.'s, which adds a rotation: the same
+#   target statistics reached by a smaller move keep more of the photo (bench/RESULTS.md).
+#   Level 4 carries colour and the large strokes, level 2 restores edges and fine
+#   texture, level 1 fixes colour at the pixel. Level 5's decoder reconstructs at 18.7 dB
+#   and leaves ripples the shallow levels cannot undo; level 3 costs a quarter more time.
 # - adain: AdaIN 4→1, the gentle, most content-preserving look.
 RECIPES: dict[str, Recipe] = {
-    "wct": Recipe("cd16x", cascade("wct", (4, 2, 1))),
+    "wct": Recipe("cd16x", cascade("ot", (4, 2, 1))),
     "adain": Recipe("cd16x", cascade("adain", (4, 3, 2, 1))),
 }
 
@@ -191,6 +200,7 @@ def run_cascade(
     """
     networks.load(recipe)
     x, size = pad_to_multiple(x, recipe.stride)
+    content = x
     if regions is not None:
         regions, _ = pad_to_multiple(regions[None, None].float(), recipe.stride)
     for i, step in enumerate(recipe.steps):
@@ -208,6 +218,8 @@ def run_cascade(
         level_styles = [s.levels[step.level] for s in styles]
         target = transform(feature, step.transform, level_styles, weights, level_regions, stats)
         x = networks.decoders[key](blend(target, feature, alpha * step.strength)).clamp(0, 1)
+        if recipe.detail is not None and i == recipe.detail_after % len(recipe.steps):
+            x = recipe.detail(x, content)
         if step_output is not None:
             x = step_output(i, step.level, x)
         if progress:
@@ -228,7 +240,7 @@ def transform(
     regions: torch.Tensor | None = None,
     stats: Covariance | None = None,
 ) -> torch.Tensor:
-    """AdaIN or WCT of (1, C, H, W) ``feature`` toward each style, blended by weight or
+    """AdaIN, WCT or OT of (1, C, H, W) ``feature`` toward each style, blended by weight or
     assigned by region. ``stats`` replaces the content's own statistics (not with regions:
     each region's statistics are its own, as in the AdaIN paper's §7)."""
     f = flatten(feature)
@@ -242,7 +254,7 @@ def transform(
         return unflatten(out, feature)
     if len(styles) == 1:
         return unflatten(_apply(kind, f, styles[0], stats), feature)  # not 1.0 · x + 0
-    if stats is None and kind == "wct":
+    if stats is None and kind in ("wct", "ot"):
         stats = Covariance.of(f)  # once for all styles
     mixed = sum(
         w * _apply(kind, f, s, stats) for w, s in zip(weights, styles, strict=True) if w > 0
@@ -256,6 +268,8 @@ def _apply(
     if kind == "adain":
         mean, std = (t.to(f) for t in stats.mean_std()) if stats is not None else (None, None)
         return adaptive_instance_normalization(f, style.mean.to(f), style.std.to(f), mean, std)
+    if kind == "ot":
+        return optimal_transport(f, style.covariance, stats)
     return whiten_color_transform(f, style.covariance, stats)
 
 

@@ -90,12 +90,15 @@ def test_iteration_budget_is_exact(
 def test_time_budget_is_respected(
     stylizer: Stylizer, content: Image.Image, style: Image.Image
 ) -> None:
-    budget = 2.5
+    # The budget counts from the job's start, style encoding included; the loss network
+    # is loaded once per process, so a first tiny job keeps that out of the measurement.
+    stylizer.stylize(content, [style], gatys_params(iterations=1))
+    budget = 4.0
     params = gatys_params(iterations=2000, max_seconds=budget)
     result = stylizer.stylize(content, [style], params)
     assert 0 < result.iterations < 2000
     # One iteration here takes well under 0.5 s and the loop never starts one it cannot
-    # finish; the slack covers setup (style targets, the AdaIN start) on a busy machine.
+    # finish (it predicts from the slowest so far); the slack covers a busy machine.
     assert result.seconds < budget + 1.0
 
 
