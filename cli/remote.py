@@ -87,8 +87,8 @@ def run_one(
     mask: Path | None,
     raw: dict[str, Any],
     show_stages: bool,
-) -> tuple[Job, bytes]:
-    """The finished job and its result's bytes."""
+) -> tuple[bytes, tuple[int, int], float]:
+    """The result's bytes, its size, and the seconds the server's worker spent on it."""
     params = client_params(raw)
     inputs = read_input(content, "content")
     style_inputs = [read_input(p, f"style[{i}]" if len(styles) > 1 else "style") for i, p in enumerate(styles)]  # fmt: skip
@@ -103,9 +103,14 @@ def run_one(
                 raise
             if not job.succeeded:
                 raise job_error(job)
-            return job, client.result(job)
+            data = client.result(job)
     except stylize_client.StylizeError as error:
         raise remote_error(error, server) from None
+    size = (job.result.width or 0, job.result.height or 0) if job.result else (0, 0)
+    seconds = 0.0
+    if job.started_at and job.finished_at:
+        seconds = (job.finished_at - job.started_at).total_seconds()
+    return data, size, seconds
 
 
 def follow(client: Client, job: Job, progress: ProgressCallback | None) -> Job:

@@ -6,11 +6,14 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cli.batch import Batch, check_blend_options, is_batch, plan, run_here
 from cli.progress import ProgressBars
 from models.errors import InvalidParameter
+
+if TYPE_CHECKING:
+    from models.params import StyleParams
 
 _FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}
 
@@ -139,7 +142,6 @@ def _run(args: argparse.Namespace) -> int:
 
 def _run_one(args: argparse.Namespace) -> int:
     """One image: CONTENT in the style(s) of STYLE... into the file OUT."""
-    from models.images import encode_image, load_image, load_mask
     from models.params import parse_params
 
     started = time.perf_counter()
@@ -168,22 +170,12 @@ def _run_one(args: argparse.Namespace) -> int:
     if args.server:
         from cli import remote  # the client: imported only for --server
 
-        job, data = remote.run_one(args.server, content, styles, args.mask, raw, show_stages)
-        size, seconds, where = (job.result.width, job.result.height), _seconds(job), args.server
+        data, size, seconds = remote.run_one(
+            args.server, content, styles, args.mask, raw, show_stages
+        )
+        where = args.server
     else:
-        from models import runtime, weights
-        from models.stylizer import Stylizer  # torch is imported only for a local run
-
-        image = load_image(content, field="content")
-        style_images = [load_image(p, field=f"style[{i}]") for i, p in enumerate(styles)]
-        mask = load_mask(args.mask) if args.mask else None
-        runtime.configure()
-        with ProgressBars() as bars, weights.download_missing(progress=bars.download):
-            stylizer = Stylizer(device=args.device)
-            progress = bars.stage if show_stages else None
-            result = stylizer.stylize(image, style_images, params, mask=mask, progress=progress)
-        data = encode_image(result.image, fmt, args.quality)
-        size, seconds, where = result.image.size, result.seconds, str(stylizer.device)
+        data, size, seconds, where = _stylize_here(args, params, content, styles, show_stages)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_bytes(data)
     w, h = size
@@ -192,6 +184,30 @@ def _run_one(args: argparse.Namespace) -> int:
         f"({seconds:.2f} s stylizing on {where})"
     )
     return 0
+
+
+def _stylize_here(
+    args: argparse.Namespace,
+    params: "StyleParams",
+    content: Path,
+    styles: list[Path],
+    show_stages: bool,
+) -> tuple[bytes, tuple[int, int], float, str]:
+    """The encoded image, its size, the seconds spent stylizing, and on which device."""
+    from models import runtime, weights
+    from models.images import encode_image, load_image, load_mask
+    from models.stylizer import Stylizer  # torch is imported only for a local run
+
+    image = load_image(content, field="content")
+    style_images = [load_image(p, field=f"style[{i}]") for i, p in enumerate(styles)]
+    mask = load_mask(args.mask) if args.mask else None
+    runtime.configure()
+    with ProgressBars() as bars, weights.download_missing(progress=bars.download):
+        stylizer = Stylizer(device=args.device)
+        progress = bars.stage if show_stages else None
+        result = stylizer.stylize(image, style_images, params, mask=mask, progress=progress)
+    data = encode_image(result.image, params.format, params.quality)
+    return data, result.image.size, result.seconds, str(stylizer.device)
 
 
 def _run_batch(args: argparse.Namespace) -> int:
@@ -230,10 +246,3 @@ def _raw_params(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
         "quality": args.quality,
         "gatys": gatys,
     }
-
-
-def _seconds(job: Any) -> float:
-    """How long the server's worker took, from the job's own times."""
-    if job.started_at is None or job.finished_at is None:
-        return 0.0
-    return (job.finished_at - job.started_at).total_seconds()
