@@ -64,7 +64,9 @@ def is_batch(content: str | None, styles: Sequence[str], pairs: Path | None) -> 
 
 
 def _is_many(argument: str) -> bool:
-    return Path(argument).is_dir() or any(c in argument for c in "*?[")
+    """A directory, or a glob; a file that exists is itself, brackets in its name or not."""
+    path = Path(argument)
+    return path.is_dir() or (not path.is_file() and any(c in argument for c in "*?["))
 
 
 def expand(argument: str, role: str) -> list[Path]:

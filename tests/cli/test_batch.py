@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from cli.batch import is_batch
 from cli.main import main
 from tests.support.paths import TESTDATA
 
@@ -138,3 +139,11 @@ def test_a_single_run_into_a_directory_points_at_batches(tmp_path, capsys):
 
     assert code == 1
     assert "quoted glob" in capsys.readouterr().err
+
+
+def test_a_file_with_brackets_in_its_name_is_that_file_not_a_glob(tmp_path):
+    photo = tmp_path / "photo[1].jpg"
+    shutil.copy(TESTDATA / "content" / "chicago.jpg", photo)
+
+    assert not is_batch(str(photo), [str(TESTDATA / "style" / "sketch.png")], None)
+    assert is_batch(str(tmp_path / "photo[0-9].jpg"), ["s.png"], None)

@@ -22,21 +22,42 @@ def pixels(path: Path) -> tuple[str, tuple[int, int], bytes]:
         return image.mode, image.size, image.tobytes()
 
 
+def half_and_half_mask(path: Path) -> Path:
+    """Black on the left (the first style), white on the right; chicago.jpg's aspect."""
+    mask = Image.new("L", (356, 237), 0)
+    mask.paste(255, (178, 0, 356, 237))
+    mask.save(path)
+    return path
+
+
 @pytest.mark.parametrize(
     "options",
     [
-        ["--size", "256", "--alpha", "0.8"],  # wct, the default
-        ["--size", "200", "--style-size", "300", "--method", "adain", "--preserve-color"],
-    ],
-    ids=["wct", "adain-preserve-color"],
+        ["--size", "256", "--alpha", "0.8", "--style-weights", "0.6", "0.4"],  # wct
+        [
+            "--size",
+            "200",
+            "--style-size",
+            "300",
+            "--method",
+            "adain",
+            "--preserve-color",
+            "--style-weights",
+            "0.6",
+            "0.4",
+        ],
+        ["--size", "160", "--mask", "MASK"],
+    ],  # fmt: skip
+    ids=["wct-weights", "adain-preserve-color", "wct-mask"],
 )
 def test_a_run_on_the_server_makes_the_pixels_of_a_local_run(ready_api, tmp_path, capsys, options):
     here, there = tmp_path / "here.png", tmp_path / "there.png"
     inputs = [str(CONTENT), str(STYLE), str(TESTDATA / "style" / "mondrian_cropped.jpg")]
-    mixed = [*options, "--style-weights", "0.6", "0.4"]
+    mask = str(half_and_half_mask(tmp_path / "mask.png"))
+    options = [mask if option == "MASK" else option for option in options]
 
-    assert main(["run", *inputs, "-o", str(here), *mixed]) == 0
-    assert main(["run", *inputs, "-o", str(there), *mixed, "--server", ready_api.url]) == 0
+    assert main(["run", *inputs, "-o", str(here), *options]) == 0
+    assert main(["run", *inputs, "-o", str(there), *options, "--server", ready_api.url]) == 0
 
     assert pixels(there) == pixels(here)
     printed = capsys.readouterr().out.splitlines()
