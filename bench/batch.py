@@ -128,12 +128,13 @@ def overhead(url: str, jobs: int) -> dict[str, list[float]]:
             assert job.json()["status"] == "succeeded", job.text
             return http.get(f"/jobs/{job.json()['id']}/result").content
 
+        small = {"method": "adain", "size": 64, "style_size": 64}
+
         def held() -> bytes:
-            return client.result(client.stylize(content, style, wait=60, method="adain", size=64, style_size=64))  # fmt: skip
+            return client.result(client.stylize(content, style, wait=60, **small))
 
         def events() -> bytes:
-            job = client.stylize(content, style, method="adain", size=64, style_size=64)
-            return client.result(client.wait(job))
+            return client.result(client.wait(client.stylize(content, style, **small)))
 
         ways: dict[str, Callable[[], bytes]] = {
             "raw httpx, Prefer: wait": raw,

@@ -1,8 +1,8 @@
 """Batches of ``stylize run``: every content × style of folders or globs (or the jobs of a
 ``--pairs`` file) into an output folder, one image per job.
 
-    stylize run photos/ paintings/ -o out/                 # 5 × 7 photos → 35 files
-    stylize run 'photos/*.jpg' sketch.png -o out/            # quoted: stylize expands it
+    stylize run photos/ paintings/ -o out/             # 5 photos × 7 paintings: 35 files
+    stylize run 'photos/*.jpg' sketch.png -o out/      # quoted: stylize expands it
     stylize run --pairs jobs.txt -o out/
     stylize run photos/ a.jpg b.jpg -o out/ --blend --style-weights 0.7 0.3
 
@@ -76,7 +76,8 @@ def expand(argument: str, role: str) -> list[Path]:
         found = sorted(p for p in path.iterdir() if _is_image_file(p))
         where = f"directory {argument}"
     elif _is_many(argument):
-        found = sorted(Path(p) for p in glob.glob(argument, recursive=True) if _is_image_file(Path(p)))  # fmt: skip
+        matches = (Path(match) for match in glob.glob(argument, recursive=True))
+        found = sorted(match for match in matches if _is_image_file(match))
         where = f"pattern {argument!r}"
     else:
         return [path]

@@ -5,9 +5,9 @@ never loads the client, and the server needs nothing of this one: no torch, no w
 
 One image: submit, follow the job's live events into the progress bar (the same stages
 as a local run: encode, each cascade level, each Gatys iteration), download, write. The
-parameters are the CLI's, checked here by the same rules as a local run
-(``models.params``) and sent in full, so the server makes the very pixels the local
-engine would.
+parameters are the CLI's, checked by the same rules as a local run (``models.params``,
+in ``run.py``) and sent in full, so the server makes the very pixels the local engine
+would.
 
 A batch (``cli/batch.py`` plans it): each style uploaded once (``POST /styles``; the
 workers then reuse its encoded features), then up to ``--concurrency`` jobs in flight.
@@ -51,7 +51,10 @@ def client_params(raw: dict[str, Any]) -> stylize_client.StyleParams:
     values = {name: value for name, value in raw.items() if value is not None}
     if values.get("method") != "gatys":
         values.pop("gatys", None)
-    return stylize_client.StyleParams.of(values)
+    try:
+        return stylize_client.StyleParams.of(values)
+    except stylize_client.StylizeError as error:  # the client's own checks, as the API's
+        raise RemoteError(error.message, field=error.field) from None
 
 
 def read_input(path: Path, field: str) -> bytes:
@@ -65,7 +68,9 @@ def read_input(path: Path, field: str) -> bytes:
 def remote_error(error: stylize_client.StylizeError, server: str) -> RemoteError:
     if isinstance(error, stylize_client.APIConnectionError):
         return RemoteError(f"no answer from the server at {server}: {error.message}")
-    message = error.message if error.status is None else f"{error.message} ({error.status} from {server})"  # fmt: skip
+    message = error.message
+    if error.status is not None:
+        message += f" ({error.status} from {server})"
     return RemoteError(message, field=error.field)
 
 
@@ -91,7 +96,7 @@ def run_one(
     """The result's bytes, its size, and the seconds the server's worker spent on it."""
     params = client_params(raw)
     inputs = read_input(content, "content")
-    style_inputs = [read_input(p, f"style[{i}]" if len(styles) > 1 else "style") for i, p in enumerate(styles)]  # fmt: skip
+    style_inputs = [read_input(path, f"style[{i}]") for i, path in enumerate(styles)]
     mask_input = read_input(mask, "mask") if mask else None
     try:
         with Client(server) as client, ProgressBars() as bars:

@@ -50,7 +50,8 @@ async def run_users(
         seen.transport_errors[f"{what}: {type(error).__name__}"] += 1
 
     transport = ObservedTransport(answered, broke)
-    async with AsyncClient(url, api_key="", timeout=40.0, retry=RETRY, transport=transport) as client:  # fmt: skip
+    client = AsyncClient(url, api_key="", timeout=40.0, retry=RETRY, transport=transport)
+    async with client:
 
         async def one(index: int) -> None:
             rng = random.Random(seed * 1_000_003 + index)
