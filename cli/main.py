@@ -25,3 +25,6 @@ def main(argv: list[str] | None = None) -> int:
     except (StylizeError, OSError) as error:  # OSError: e.g. --dest not writable
         print(f"stylize: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C: a batch's finished files are whole, the rest absent
+        print("stylize: interrupted", file=sys.stderr)
+        return 130

@@ -1,8 +1,8 @@
 """Progress bars on stderr for ``stylize run`` and ``stylize weights``, drawn by rich.
 
-One bar per weight file being downloaded and one for the job's stages (encode, each
-cascade level, each Gatys iteration), each with its elapsed time and an estimate of the
-time left. On a terminal they are redrawn in place; in a log (not a terminal) rich
+One bar per weight file being downloaded, one for the job's stages (encode, each
+cascade level, each Gatys iteration) and, for a batch, one over all its images; each
+with its elapsed time and an estimate of the time left. On a terminal they are redrawn in place; in a log (not a terminal) rich
 writes each bar once, finished, when the block ends.
 """
 
@@ -23,8 +23,8 @@ from models.types import ProgressEvent
 
 
 class ProgressBars:
-    """``with ProgressBars() as bars:`` then ``bars.download`` (a ``models.weights.Progress``)
-    and ``bars.stage`` (a ``models.types.ProgressCallback``)."""
+    """``with ProgressBars() as bars:`` then ``bars.download`` (a ``models.weights.Progress``),
+    ``bars.stage`` (a ``models.types.ProgressCallback``), ``bars.batch`` and ``bars.note``."""
 
     def __init__(self) -> None:
         self.progress = Progress(
@@ -39,6 +39,7 @@ class ProgressBars:
         )
         self._downloads: dict[str, TaskID] = {}
         self._stages: TaskID | None = None
+        self._batch: TaskID | None = None
         self._started = False
 
     def __enter__(self) -> "ProgressBars":
@@ -77,6 +78,16 @@ class ProgressBars:
         self.progress.update(
             self._stages, completed=event.fraction, description=event.stage, detail=detail
         )
+
+    def batch(self, done: int, total: int, detail: str = "") -> None:
+        """A batch's bar: ``done`` of ``total`` images finished (either way)."""
+        if self._batch is None:
+            self._batch = self._add("batch", total)
+        self.progress.update(self._batch, completed=done, total=total, detail=detail)
+
+    def note(self, line: str) -> None:
+        """A line of its own above the bars (a batch's failures), kept in the scrollback."""
+        self.progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def _mib(size: int) -> str:

