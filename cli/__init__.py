@@ -4,7 +4,7 @@
         folders, globs or --pairs: a batch into a directory (``batch.py``);
         --server URL: on a stylize service, through its client (``remote.py``)
     stylize weights list | fetch | import          the weight files (``weights.py``)
-    stylize worker [--queues fast,slow]            one queue worker (``worker.py``)
+    stylize worker [--queues fast,slow,video]      one queue worker (``worker.py``)
     stylize up [--port P] [--workers N]            the API and N workers (``up.py``)
     stylize-worker ...                             the same as ``stylize worker``
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from cli.batch import Batch, check_blend_options, is_batch, plan, run_here
 from cli.progress import ProgressBars
+from cli.video import add_options, is_video, refuse_video_options, run_video
 from models.errors import InvalidParameter
 
 if TYPE_CHECKING:
@@ -44,7 +45,8 @@ def add_command(commands: argparse._SubParsersAction) -> None:
             "  stylize run photos/ paintings/ -o out/                  # every photo x painting\n"
             "  stylize run 'photos/*.heic' painting.jpg -o out/ --format jpeg\n"
             "  stylize run --pairs jobs.txt -o out/        # lines of CONTENT STYLE [STYLE ...]\n"
-            "  stylize run photos/ paintings/ -o out/ --server http://127.0.0.1:8000"
+            "  stylize run photos/ paintings/ -o out/ --server http://127.0.0.1:8000\n"
+            "  stylize run clip.mp4 painting.jpg -o out.mp4 [--temporal off]   # a video"
         ),
     )
     run.add_argument(
@@ -56,8 +58,9 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         help="one or more style images; directories or globs for a batch",
     )  # fmt: skip
     run.add_argument("-o", "--output", required=True, metavar="OUT",
-                     help="where to write the result; the suffix (.png, .jpg, .webp) picks the "
-                     "format. For a batch, a directory")  # fmt: skip
+                     help="where to write the result; the suffix (.png, .jpg, .webp; for a "
+                     "video .mp4, .webm, .webp, .gif) picks the format. For a batch, a "
+                     "directory")  # fmt: skip
     run.add_argument("--method", default="wct", choices=["adain", "wct", "gatys"],
                      help="wct: whitening-colouring, fast and faithful to the style (default); "
                      "adain: gentler, keeps more of the photo; gatys: slow pixel optimisation, "
@@ -93,9 +96,11 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     )
     run.add_argument(
         "--format",
-        choices=["png", "jpeg", "webp"],
-        help="output format (default: from OUT's suffix; png for a batch)",
+        choices=["png", "jpeg", "webp", "mp4", "webm", "gif"],
+        help="output format (default: from OUT's suffix; png for a batch): png, jpeg, webp "
+        "for a photo; mp4, webm, webp, gif for a video",
     )
+    add_options(run)
     run.add_argument("--quality", type=int, default=90, help="JPEG/WebP quality 1-100 (default 90)")
     run.add_argument(
         "--device", help="cpu, cuda or cuda:N (default: cuda when available, else cpu)"
@@ -150,6 +155,15 @@ def _run_one(args: argparse.Namespace) -> int:
             "give CONTENT and at least one STYLE (or --pairs FILE)", field="style"
         )
     output = Path(args.output)
+    if is_video(Path(args.content)):
+        if args.server:
+            raise InvalidParameter(
+                "a video with --server is not supported by the command line yet: send it "
+                "with the Python client or curl (POST /stylize), or run it here",
+                field="server",
+            )
+        return run_video(args, Path(args.content), [Path(s) for s in args.styles], output)
+    refuse_video_options(args)
     if output.is_dir() or args.output.endswith(("/", os.sep)):
         raise InvalidParameter(
             f"{output} is a directory: a single run writes one file. For a batch, give "

@@ -57,8 +57,9 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         help="run the API and N workers (on REDIS_URL, or an embedded Redis) until Ctrl-C",
         description="Start the HTTP API (uvicorn) and N worker processes; Ctrl-C or SIGTERM "
         "stops them all (workers finish their current job first, for up to --grace "
-        "seconds). With one worker it takes both queues; with more, one takes the slow "
-        "(gatys) queue and the others the fast one. Redis: REDIS_URL when set; when it is "
+        "seconds). With one worker it takes every queue; with two, one takes the fast "
+        "queue (adain, wct images) and one the slow (gatys) and video queues; with more, "
+        "one each takes the slow and the video queue and the others the fast one. Redis: REDIS_URL when set; when it is "
         "not, the default address if a Redis answers there, else an embedded one that "
         "keeps its data in STYLIZE_DATA_DIR (default ~/.local/share/stylize).",
     )
@@ -158,11 +159,14 @@ class Child:
 
 
 def worker_queues(count: int) -> list[str]:
-    """One worker takes both queues (fast first); more get one queue each, and exactly
-    one of them the slow queue, so Gatys jobs can never hold up the fast ones."""
+    """One worker takes every queue (fast first). Two: one for the fast queue, one for
+    the long jobs (Gatys, then videos), so those never hold up an image. Three or more:
+    one each for the slow and the video queue, the others on the fast one."""
     if count == 1:
-        return ["fast,slow"]
-    return ["fast"] * (count - 1) + ["slow"]
+        return ["fast,slow,video"]
+    if count == 2:
+        return ["fast", "slow,video"]
+    return ["fast"] * (count - 2) + ["slow", "video"]
 
 
 def run_up(

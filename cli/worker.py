@@ -1,6 +1,6 @@
 """``stylize worker`` and ``stylize-worker``: one queue worker in this process.
 
-stylize worker [--queues fast,slow] [--name N] [--burst] [--redis-url URL] [--log-format F]
+stylize worker [--queues fast,slow,video] [--name N] [--burst] [--redis-url URL] [--log-format F]
 """
 
 import argparse
@@ -52,10 +52,10 @@ def worker_command(queues: str, name: str) -> list[str]:
 def _add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--queues",
-        default="fast,slow",
+        default="fast,slow,video",
         type=_queue_kinds,
-        help="comma-separated, in priority order: fast (adain, wct), slow (gatys); "
-        "default fast,slow",
+        help="comma-separated, in priority order: fast (adain, wct images), slow (gatys), "
+        "video (videos); default fast,slow,video",
     )
     parser.add_argument("--name", help="worker name (default: host.pid); must be unique")
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")

@@ -6,16 +6,20 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
-from contract.jobs import JobError, JobRecord, JobStatus, ResultInfo, WebhookEvent
+from contract.jobs import JobError, JobRecord, JobStatus, ResultInfo, VideoJob, WebhookEvent
 from contract.signing import UrlSigner
 from models.params import Method
 
 
 class Progress(BaseModel):
     fraction: float = Field(ge=0, le=1, description="0 … 1 of the whole job.")
-    stage: str = Field(description="`queued`, `encode_style`, `level 3`, `optimise`, `done` …")
-    iteration: int | None = Field(None, ge=0)
-    total: int | None = Field(None, ge=0)
+    stage: str = Field(
+        description="`queued`, `encode_style`, `level 3`, `optimise`, `frame` (videos), `done` …"
+    )
+    iteration: int | None = Field(
+        None, ge=0, description="Gatys: iterations done; a video: frames stylized."
+    )
+    total: int | None = Field(None, ge=0, description="Gatys: the budget; a video: its frames.")
     losses: dict[str, float] | None = None
 
 
@@ -32,7 +36,9 @@ class JobLinks(BaseModel):
         description="The result without the API key: an absolute signed URL that expires with "
         "the job (`expires_at`); usable as an `<img src>`.",
     )
-    preview: str | None = Field(None, description="Latest preview (gatys), while running.")
+    preview: str | None = Field(
+        None, description="Latest preview (gatys; a video's latest frame), while running."
+    )
     cancel: str | None = Field(None, description="DELETE it to cancel, while not finished.")
     events: str = Field(description="Live events (Server-Sent Events) of this job.")
 
@@ -68,6 +74,9 @@ class JobOut(BaseModel):
     )
     error: JobError | None = Field(description="Why it failed (when `failed`).")
     result: ResultInfo | None
+    video: VideoJob | None = Field(
+        description="A video job's output settings and its source as uploaded; null for images."
+    )
     style_cache: StyleCache | None = Field(description="Set once the styles are prepared.")
     webhook: WebhookOut | None = Field(description="Where events go, and the latest attempts.")
     links: JobLinks
@@ -93,7 +102,7 @@ def job_out(
         self=path,
         result=f"{path}/result" if record.result else None,
         result_url=result_url,
-        preview=f"{path}/preview" if running and record.method == "gatys" else None,
+        preview=f"{path}/preview" if running and _previews(record) else None,
         cancel=None if record.status.finished else path,
         events=f"{path}/events",
     )
@@ -118,12 +127,18 @@ def job_out(
         expires_at=_time(record.expires_at),
         error=record.error,
         result=record.result,
+        video=record.spec.video,
         style_cache=StyleCache(hits=record.style_cache_hits, misses=record.style_cache_misses)
         if prepared
         else None,
         webhook=_webhook_out(record),
         links=links,
     )
+
+
+def _previews(record: JobRecord) -> bool:
+    """Gatys jobs send their latest image, video jobs their latest frame."""
+    return record.method == "gatys" or record.spec.video is not None
 
 
 def _webhook_out(record: JobRecord) -> WebhookOut | None:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from contract.keys import QueueKind
 from models.params import MAX_STYLES, Method, StyleParams
+from models.video.params import VIDEO_METHODS, VideoParams
 
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")  # image and style ids
 JOB_ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")  # uuid4().hex
@@ -41,18 +42,60 @@ class JobStatus(StrEnum):
 QUEUE_FOR_METHOD: dict[str, QueueKind] = {"adain": "fast", "wct": "fast", "gatys": "slow"}
 """Feed-forward methods take a second; Gatys optimises for minutes, so it gets its own
 queue and its own workers and can never hold up the fast ones."""
+METHODS_OF_QUEUE: dict[QueueKind, tuple[str, ...]] = {
+    "fast": ("adain", "wct"),
+    "slow": ("gatys",),
+    "video": VIDEO_METHODS,
+}
+"""The methods a worker of each queue runs (the ones it warms up)."""
+
+
+def queue_for(method: str, video: bool) -> QueueKind:
+    """Videos take minutes whatever the method: they have a queue of their own too."""
+    return "video" if video else QUEUE_FOR_METHOD[method]
+
+
+class VideoInput(BaseModel):
+    """The content video as the upload check found it (``models.video.probe.VideoInfo``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    container: str = Field(description="mp4, mov, webm, matroska, gif or webp.")
+    width: int = Field(ge=1, description="As displayed (rotation applied), before resizing.")
+    height: int = Field(ge=1)
+    frames: int = Field(ge=1)
+    fps: float = Field(ge=0, description="Average frame rate.")
+    duration: float = Field(ge=0, description="Seconds.")
+    has_audio: bool
+
+
+class VideoJob(BaseModel):
+    """What makes a job a video job: its output settings and its source."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    params: VideoParams
+    source: VideoInput
 
 
 class JobSpec(BaseModel):
-    """Everything a worker needs to run a job, besides the image bytes it points to."""
+    """Everything a worker needs to run a job, besides the bytes it points to."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     params: StyleParams
-    content: Sha256 = Field(description="sha256 of the content image under Keys.image")
+    content: Sha256 = Field(
+        description="sha256 of the content: an image under Keys.image, or (``video`` set) "
+        "the job's video under Keys.video"
+    )
     styles: tuple[Sha256, ...] = Field(min_length=1, max_length=MAX_STYLES)
     mask: Sha256 | None = None
     ttl: int = Field(gt=0, description="Seconds the inputs, record and result are kept.")
+    video: VideoJob | None = None
+
+    @property
+    def output_format(self) -> str:
+        return self.video.params.format if self.video else self.params.format
 
 
 class JobError(BaseModel):
@@ -67,7 +110,15 @@ class ResultInfo(BaseModel):
     etag: str
     width: int
     height: int
-    partial: bool = Field(False, description="A canceled optimisation's best image so far.")
+    partial: bool = Field(
+        False,
+        description="A canceled job's result so far: a Gatys optimisation's best image, or "
+        "a video's frames stylized before the cancel (a shorter, playable video).",
+    )
+    frames: int | None = Field(None, description="Frames of a video result.")
+    fps: float | None = Field(None, description="A video result's average frame rate.")
+    duration: float | None = Field(None, description="Seconds of a video result.")
+    has_audio: bool | None = Field(None, description="Whether a video result has sound.")
 
 
 WebhookEvent = Literal["start", "progress", "completed"]

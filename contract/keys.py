@@ -6,8 +6,12 @@ its own keys under ``rq:``; they are namespaced by our queue names, which carry 
 prefix too (``rq:queue:{prefix}:fast``).
 
     {prefix}:job:{id}               hash     the job record (contract.jobs.JobRecord)
-    {prefix}:job:{id}:result        string   encoded result image
-    {prefix}:job:{id}:preview       string   latest progress preview (JPEG), gatys only
+    {prefix}:job:{id}:result        string   encoded result image or video
+    {prefix}:job:{id}:result:{n}    string   run n's result video while it is written
+                                             (renamed to :result when the run finishes)
+    {prefix}:job:{id}:content       string   a video job's content video (its own, not
+                                             shared: deleted when the job finishes)
+    {prefix}:job:{id}:preview       string   latest progress preview (JPEG): gatys, video
     {prefix}:job:{id}:cancel        string   present = cancellation requested
     {prefix}:image:{sha256}         string   an uploaded image (content, style or mask)
     {prefix}:style:{owner}:{sha256} string   JSON metadata: this owner uploaded this style
@@ -32,7 +36,7 @@ the URL-signing key has a TTL (``STYLIZE_JOB_TTL``, ``STYLIZE_STYLE_TTL``).
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-QueueKind = Literal["fast", "slow"]
+QueueKind = Literal["fast", "slow", "video"]
 QUEUE_KINDS: tuple[QueueKind, ...] = get_args(QueueKind)
 
 
@@ -46,6 +50,12 @@ class Keys:
 
     def result(self, job_id: str) -> str:
         return f"{self.prefix}:job:{job_id}:result"
+
+    def staged_result(self, job_id: str, attempt: int) -> str:
+        return f"{self.prefix}:job:{job_id}:result:{attempt}"
+
+    def video(self, job_id: str) -> str:
+        return f"{self.prefix}:job:{job_id}:content"
 
     def preview(self, job_id: str) -> str:
         return f"{self.prefix}:job:{job_id}:preview"

@@ -20,8 +20,10 @@ from redis.retry import Retry
 from contract.keys import Keys
 from models.images import ImageLimits
 from models.params import MAX_SIDE
+from models.video.source import DEFAULT_VIDEO_LIMITS, VideoLimits
 
 CommaList = Annotated[tuple[str, ...], NoDecode]
+REQUEST_SLACK = 50 * 2**20  # room beside the largest video for the style images and mask
 
 
 def default_data_dir() -> Path:
@@ -58,12 +60,28 @@ class Settings(BaseSettings):
     )
 
     # -- uploads -----------------------------------------------------------------------------
-    max_upload_bytes: int = Field(10 * 2**20, gt=0, description="Per uploaded file.")
-    max_request_bytes: int = Field(50 * 2**20, gt=0, description="Whole request body.")
+    max_upload_bytes: int = Field(10 * 2**20, gt=0, description="Per uploaded image.")
+    max_request_bytes: int | None = Field(
+        None,
+        gt=0,
+        description="Whole request body; default: the video limit plus 50 MiB for the "
+        "style images and the mask (`request_limit`).",
+    )
     max_pixels: int = Field(40_000_000, gt=0, description="Per uploaded image (bomb guard).")
     max_side: int = Field(10_000, gt=0, description="Per uploaded image side, pixels.")
     max_size: int = Field(
         2048, ge=1, le=MAX_SIDE, description="Largest `size` / `style_size` a job may ask for."
+    )
+    # -- video uploads (content only) ---------------------------------------------------------
+    max_video_bytes: int = Field(100 * 2**20, gt=0, description="Per uploaded video.")
+    max_video_seconds: float = Field(
+        DEFAULT_VIDEO_LIMITS.max_seconds, gt=0, description="Longest video, seconds."
+    )
+    max_video_frames: int = Field(
+        DEFAULT_VIDEO_LIMITS.max_frames, gt=0, description="Most frames in a video."
+    )
+    max_video_pixels: int = Field(
+        DEFAULT_VIDEO_LIMITS.max_pixels, gt=0, description="Per frame of a video, before resizing."
     )
     header_timeout: float = Field(
         10.0, gt=0, description="Seconds a client may take to send a request's headers."
@@ -75,10 +93,19 @@ class Settings(BaseSettings):
     # -- jobs --------------------------------------------------------------------------------
     job_ttl: int = Field(3600, gt=0, description="Seconds inputs, jobs and results are kept.")
     style_ttl: int = Field(3600, gt=0, description="Seconds an uploaded style is kept.")
-    max_result_bytes: int = Field(32 * 2**20, gt=0, description="Largest result stored.")
-    max_queue_depth: int = Field(100, ge=1, description="Per queue; above it POST gets 429.")
+    max_result_bytes: int = Field(32 * 2**20, gt=0, description="Largest result image stored.")
+    max_video_result_bytes: int = Field(
+        128 * 2**20, gt=0, description="Largest result video stored."
+    )
+    max_queue_depth: int = Field(100, ge=1, description="Per image queue; above it POST gets 429.")
+    max_video_queue_depth: int = Field(
+        10,
+        ge=1,
+        description="Videos waiting; above it POST gets 429 (each waits in Redis, whole).",
+    )
     fast_timeout: int = Field(300, gt=0, description="Seconds an adain/wct job may run.")
     slow_timeout: int = Field(1800, gt=0, description="Seconds a gatys job may run.")
+    video_timeout: int = Field(3600, gt=0, description="Seconds a video job may run.")
     retry_limit: int = Field(2, ge=0, description="Re-runs of a job whose worker died.")
     max_wait: float = Field(60.0, ge=0, description="Cap of `Prefer: wait=N`, seconds.")
 
@@ -162,8 +189,35 @@ class Settings(BaseSettings):
             max_bytes=self.max_upload_bytes, max_pixels=self.max_pixels, max_side=self.max_side
         )
 
+    @cached_property
+    def video_limits(self) -> VideoLimits:
+        return VideoLimits(
+            max_bytes=self.max_video_bytes,
+            max_seconds=self.max_video_seconds,
+            max_frames=self.max_video_frames,
+            max_pixels=self.max_video_pixels,
+        )
+
+    @property
+    def max_content_bytes(self) -> int:
+        """The content is read up to this before it is known to be an image or a video."""
+        return max(self.max_upload_bytes, self.max_video_bytes)
+
+    @property
+    def request_limit(self) -> int:
+        """The cap on a whole request body (the ``BodyLimits`` middleware). It is read
+        before the form is parsed, so it cannot depend on what the content is: by
+        default it admits the largest video plus 50 MiB of style images and mask."""
+        return self.max_request_bytes or self.max_video_bytes + REQUEST_SLACK
+
     def job_timeout(self, queue: str) -> int:
-        return self.slow_timeout if queue == "slow" else self.fast_timeout
+        return {"slow": self.slow_timeout, "video": self.video_timeout}.get(
+            queue, self.fast_timeout
+        )
+
+    def queue_depth(self, queue: str) -> int:
+        """Most jobs waiting in ``queue`` (then 429)."""
+        return self.max_video_queue_depth if queue == "video" else self.max_queue_depth
 
 
 def connect_redis(settings: Settings) -> Redis:

@@ -6,18 +6,29 @@ the same job cannot overwrite each other. The same script keeps what follows fro
 status: the record's ``expires_at`` when it sets a TTL, and the owner's set of active
 (queued or running) jobs, which fair share counts. Progress updates never re-create a
 record that has expired (``update`` writes only to an existing hash).
+
+Videos are big (up to ``STYLIZE_MAX_VIDEO_BYTES``, 100 MiB by default), so their bytes
+move in ``CHUNK``-sized commands (``SETRANGE``, ``GETRANGE``): a worker copies a video
+to a file and its result back, and the API serves a result, without ever having it
+whole in memory. A string is given its full size
+first and then filled in place: appending would copy it again at every step.
 """
 
+import functools
 import json
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from redis import Redis
 from redis.client import Pipeline
 
 from contract.jobs import MAX_DELIVERIES_SHOWN, DeliveryAttempt, JobRecord, JobStatus, encode_fields
 from contract.keys import Keys
+
+CHUNK = 4 * 2**20
+"""Bytes of a video moved per Redis command."""
 
 LONGEST_RUN = 2 * 3600
 """Seconds a job may run, at most (the slow timeout's order): how long past their TTL the
@@ -49,6 +60,10 @@ if current ~= 'running' and current ~= 'queued' then return {0, current or ''} e
 if redis.call('HGET', KEYS[1], 'attempts') ~= ARGV[1] then return {0, current} end
 local ttl = tonumber(ARGV[2])
 if ARGV[4] == '1' then redis.call('SET', KEYS[2], ARGV[5], 'EX', ttl) end
+if ARGV[4] == '2' then
+  redis.call('RENAME', KEYS[3], KEYS[2])
+  redis.call('EXPIRE', KEYS[2], ttl)
+end
 redis.call('HSET', KEYS[1], 'status', ARGV[3])
 if #ARGV > 7 then redis.call('HSET', KEYS[1], unpack(ARGV, 8)) end
 redis.call('EXPIRE', KEYS[1], ttl)
@@ -180,18 +195,29 @@ class JobStore:
         fields: dict[str, Any],
         result: bytes | None,
         ttl: int,
+        *,
+        staged: bool = False,
     ) -> Transition:
         """End run number ``attempt`` of a job: store its result (if any) and set the
         final status and ``fields``, in one step, only if the job is still unfinished and
         ``attempt`` is still its latest run. A run that was given up for lost (its worker
         paused past its lease) and re-run elsewhere thus never overwrites the newer run's
         result or status. Record and result are then kept ``ttl`` seconds (``expires_at``
-        says until when), and the job leaves its owner's active set."""
-        args: list[Any] = [attempt, ttl, to.value, int(result is not None), result or b""]
+        says until when), and the job leaves its owner's active set.
+
+        ``staged``: the result is the one ``stage_result`` wrote for this run (a video);
+        it becomes the job's result in the same step. If the step is not applied, the
+        caller deletes it (``drop_staged``)."""
+        store = "2" if staged else str(int(result is not None))
+        args: list[Any] = [attempt, ttl, to.value, store, result or b""]
         args += [self.keys.active_jobs_prefix(), job_id]
         for name, value in encode_fields(fields).items():
             args += [name, value]
-        keys = [self.keys.job(job_id), self.keys.result(job_id)]
+        keys = [
+            self.keys.job(job_id),
+            self.keys.result(job_id),
+            self.keys.staged_result(job_id, attempt),
+        ]
         applied, previous = self._finish(keys=keys, args=args)
         return Transition(bool(applied), JobStatus(previous.decode()) if previous else None)
 
@@ -218,6 +244,27 @@ class JobStore:
     def cancel_requested(self, job_id: str) -> bool:
         return bool(self.redis.exists(self.keys.cancel(job_id)))
 
+    # -- videos --------------------------------------------------------------------------
+    def put_video(self, job_id: str, data: bytes, ttl: int) -> None:
+        """The content video of job ``job_id``, written a chunk at a time before the job
+        is admitted (``delete_video`` if it is not)."""
+        chunks = (data[start : start + CHUNK] for start in range(0, len(data), CHUNK))
+        self._write(self.keys.video(job_id), len(data), chunks, ttl)
+
+    def copy_video(self, job_id: str, file: IO[bytes]) -> bool:
+        """Write job ``job_id``'s content video into ``file``; False if it has expired."""
+        key = self.keys.video(job_id)
+        size = self.redis.strlen(key)
+        for offset in range(0, size, CHUNK):
+            chunk = self.redis.getrange(key, offset, offset + CHUNK - 1)
+            if not chunk:
+                return False  # expired meanwhile
+            file.write(chunk)
+        return size > 0
+
+    def delete_video(self, job_id: str) -> None:
+        self.redis.delete(self.keys.video(job_id))
+
     # -- results -------------------------------------------------------------------------
     def get_result(self, job_id: str) -> tuple[bytes, int] | None:
         """The result bytes and the seconds they will still be kept."""
@@ -226,6 +273,45 @@ class JobStore:
             pipe.ttl(self.keys.result(job_id))
             data, ttl = pipe.execute()
         return None if data is None else (data, max(ttl, 0))
+
+    def result_size(self, job_id: str) -> tuple[int, int] | None:
+        """The result's length in bytes and the seconds it will still be kept."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.strlen(self.keys.result(job_id))
+            pipe.ttl(self.keys.result(job_id))
+            size, ttl = pipe.execute()
+        return None if ttl == -2 else (size, max(ttl, 0))
+
+    def read_result(self, job_id: str, start: int, end: int) -> Iterator[bytes]:
+        """Bytes ``start`` … ``end`` (inclusive) of the result, a chunk at a time."""
+        key = self.keys.result(job_id)
+        for offset in range(start, end + 1, CHUNK):
+            chunk = self.redis.getrange(key, offset, min(offset + CHUNK, end + 1) - 1)
+            if not chunk:
+                return  # expired meanwhile
+            yield chunk
+
+    def stage_result(self, job_id: str, attempt: int, file: IO[bytes], ttl: int) -> int:
+        """Copy run ``attempt``'s result video from ``file`` into Redis, a chunk at a
+        time; ``finish(..., staged=True)`` makes it the job's result. Returns its size."""
+        size = os.fstat(file.fileno()).st_size
+        chunks = iter(functools.partial(file.read, CHUNK), b"")
+        self._write(self.keys.staged_result(job_id, attempt), size, chunks, ttl)
+        return size
+
+    def _write(self, key: str, size: int, chunks: Iterable[bytes], ttl: int) -> None:
+        with self.redis.pipeline() as pipe:  # the full size at once, and never without a TTL
+            pipe.delete(key)
+            pipe.setrange(key, max(size - 1, 0), b"\0")
+            pipe.expire(key, ttl)
+            pipe.execute()
+        offset = 0
+        for chunk in chunks:
+            self.redis.setrange(key, offset, chunk)
+            offset += len(chunk)
+
+    def drop_staged(self, job_id: str, attempt: int) -> None:
+        self.redis.delete(self.keys.staged_result(job_id, attempt))
 
     def put_preview(self, job_id: str, data: bytes, ttl: int) -> None:
         self.redis.set(self.keys.preview(job_id), data, ex=ttl)

@@ -69,9 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_schema(app, settings)
 
     # Added innermost first: CORS wraps everything, so even a 413 or 401 carries its headers.
-    app.add_middleware(
-        BodyLimits, max_bytes=settings.max_request_bytes, timeout=settings.body_timeout
-    )
+    app.add_middleware(BodyLimits, max_bytes=settings.request_limit, timeout=settings.body_timeout)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     if settings.cors_origins:
         app.add_middleware(

@@ -25,6 +25,7 @@ from models.errors import (
     InvalidImage,
     InvalidParameter,
     StylizeError,
+    VideoTooLarge,
     WeightsCorrupt,
     WeightsMissing,
 )
@@ -56,6 +57,8 @@ class ErrorCode(StrEnum):
     image_too_large = "image_too_large"
     invalid_mask = "invalid_mask"
     invalid_video = "invalid_video"
+    video_too_large = "video_too_large"
+    range_not_satisfiable = "range_not_satisfiable"
     idempotency_key_reused = "idempotency_key_reused"
     queue_full = "queue_full"
     too_many_active_jobs = "too_many_active_jobs"
@@ -77,8 +80,9 @@ ERROR_STATUS: dict[ErrorCode, int] = {
         409: "job_finished job_failed job_canceled job_not_finished",
         413: "payload_too_large",
         415: "unsupported_media_type",
+        416: "range_not_satisfiable",
         422: "invalid_parameter invalid_image image_too_large invalid_mask invalid_video "
-        "idempotency_key_reused",
+        "video_too_large idempotency_key_reused",
         429: "queue_full too_many_active_jobs",
         500: "internal_error",
         503: "unavailable weights_missing weights_corrupt",
@@ -136,6 +140,13 @@ class UnsupportedMediaType(ServiceError):
     status, code = 415, "unsupported_media_type"
 
 
+class RangeNotSatisfiable(ServiceError):
+    status, code = 416, "range_not_satisfiable"
+
+    def __init__(self, message: str, size: int) -> None:
+        super().__init__(message, field="Range", headers={"Content-Range": f"bytes */{size}"})
+
+
 class QueueFull(ServiceError):
     status, code = 429, "queue_full"
 
@@ -171,11 +182,16 @@ ENGINE_STATUS: dict[type[StylizeError], int] = {
 }
 
 
-def engine_status(error: StylizeError) -> int:
+def engine_answer(error: StylizeError) -> tuple[int, str]:
+    """The status and code of an engine error. A video over its byte limit is 413
+    ``payload_too_large``, as an image over its own; over its other limits (seconds,
+    frames, pixels per frame) 422 ``video_too_large``. The message names the limit."""
+    if isinstance(error, VideoTooLarge) and error.limit == "max_bytes":
+        return 413, ErrorCode.payload_too_large.value
     for cls in type(error).__mro__:
         if cls in ENGINE_STATUS:
-            return ENGINE_STATUS[cls]
-    return 500
+            return ENGINE_STATUS[cls], error.code
+    return 500, error.code
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
@@ -210,7 +226,8 @@ async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
 
 
 async def _engine_error(request: Request, exc: StylizeError) -> JSONResponse:
-    return error_response(engine_status(exc), exc.code, exc.message, exc.field)
+    status, code = engine_answer(exc)
+    return error_response(status, code, exc.message, exc.field)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

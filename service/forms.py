@@ -7,6 +7,10 @@ the API rejects exactly what the engine would, and an error names the field as t
 client spelled it. Unknown fields are refused (422): a typo such as ``alpah`` is not
 silently ignored. The rules that join several inputs are the engine's own
 (``models.params.check_inputs``), run by the route once the uploads are read.
+
+Whether the content is a video is known only once it is read, so ``to_params`` is told;
+``format`` and ``temporal`` are then checked against the content's kind by
+``models.video.params.parse_job_params``, the rule the command line uses too.
 """
 
 from collections.abc import Iterable
@@ -19,16 +23,8 @@ from starlette.datastructures import FormData
 from contract.jobs import WEBHOOK_EVENTS, WebhookEvent
 from contract.webhooks import MAX_URL_LENGTH
 from models.errors import InvalidParameter
-from models.params import (
-    MAX_STYLES,
-    GatysInit,
-    GatysParams,
-    Method,
-    Optimizer,
-    OutputFormat,
-    StyleParams,
-    parse_params,
-)
+from models.params import MAX_STYLES, GatysInit, GatysParams, Method, Optimizer, StyleParams
+from models.video.params import JobFormat, VideoParams, parse_job_params
 
 
 def _param(name: str, model: type[BaseModel] = StyleParams, alias: str | None = None) -> Any:
@@ -58,7 +54,9 @@ _NOT_PARAMETERS = frozenset(
 class StylizeForm(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    content: UploadFile = Field(description="The photo to stylize.")
+    content: UploadFile = Field(
+        description="The photo, or the video (MP4, MOV, WebM, an animated GIF or WebP), to stylize."
+    )
     style: list[UploadFile] | None = Field(
         None, description=f"Style image(s), 1 to {MAX_STYLES}; or use `style_id`."
     )
@@ -82,8 +80,17 @@ class StylizeForm(BaseModel):
     )
     size: int | None = _param("size")
     style_size: int | None = _param("style_size")
-    format: OutputFormat | None = Field(None, description="png, jpeg or webp. Default: png.")
+    format: JobFormat | None = Field(
+        None,
+        description="An image: png (default), jpeg or webp. A video: mp4 (default; H.264 with "
+        "the source's audio), webm (VP9, Opus audio), webp or gif (animated, no audio).",
+    )
     quality: int | None = _param("quality")
+    temporal: bool | None = Field(
+        None,
+        description="Videos only: temporal consistency, `on` (default: steadier strokes, "
+        "no flicker) or `off` (each frame stylized alone, the per-frame baseline).",
+    )
 
     gatys_init: GatysInit | None = _gatys("init")
     gatys_optimizer: Optimizer | None = _gatys("optimizer")
@@ -110,9 +117,10 @@ class StylizeForm(BaseModel):
         "comma-separated or repeated. Default: completed.",
     )
 
-    def to_params(self, max_size: int) -> StyleParams:
-        """``StyleParams`` from the fields given (the others keep their defaults); errors
-        are ``InvalidParameter`` naming the form field."""
+    def to_params(self, max_size: int, video: bool) -> tuple[StyleParams, VideoParams | None]:
+        """``StyleParams`` from the fields given (the others keep their defaults), and
+        ``VideoParams`` when the content is a ``video``; errors are ``InvalidParameter``
+        naming the form field."""
         values: dict[str, Any] = {}
         gatys: dict[str, Any] = {}
         for name, value in self:
@@ -126,14 +134,14 @@ class StylizeForm(BaseModel):
             values["style_weights"] = _parse_weights(self.style_weights)
         if gatys:
             values["gatys"] = gatys
-        params = parse_params(values)
+        params, video_params = parse_job_params(values, video=video)
         for name in ("size", "style_size"):
             value = getattr(params, name)
             if value is not None and value > max_size:
                 raise InvalidParameter(
                     f"at most {max_size} pixels on this server (got {value})", field=name
                 )
-        return params
+        return params, video_params
 
     def webhook_events_wanted(self) -> tuple[WebhookEvent, ...]:
         """The events asked for (default ``completed``), in their order of occurrence."""

@@ -21,11 +21,13 @@ from starlette.concurrency import run_in_threadpool
 from contract.jobs import (
     JOB_FAILURE_CALLBACK,
     JOB_FUNCTION,
-    QUEUE_FOR_METHOD,
     JobRecord,
     JobSpec,
     JobStatus,
+    VideoInput,
+    VideoJob,
     Webhook,
+    queue_for,
 )
 from contract.keys import QUEUE_KINDS, Keys, QueueKind
 from contract.notify import notify
@@ -33,11 +35,12 @@ from contract.presence import live_workers
 from contract.settings import Settings
 from contract.store import JobStore
 from models.params import StyleParams
+from models.video.params import VideoParams
 from service.errors import Busy, Conflict, NotFound, QueueFull, TooManyActiveJobs
 from service.idempotency import Claim, remember, remembered
 from service.uploads import Upload
 
-RETRY_AFTER: dict[str, int] = {"fast": 10, "slow": 120}  # seconds, roughly one job's time
+RETRY_AFTER: dict[str, int] = {"fast": 10, "slow": 120, "video": 120}  # about one job's time
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ def enqueue_job(
     styles: Sequence[Upload | str],
     mask: Upload | None,
     *,
+    video: VideoParams | None = None,
     webhook: Webhook | None = None,
     base_url: str | None = None,
     claim: Claim | None = None,
@@ -73,8 +77,12 @@ def enqueue_job(
     worker took a job), the transaction is refused and the step starts again, so the caps
     hold exactly under any concurrency, across API processes. ``styles`` are uploads, or
     sha256 ids of styles ``owner`` uploaded before (checked by the caller).
+
+    A video content (``video``: its output settings) is the job's own: written in chunks
+    under ``Keys.video(id)`` before the transaction (it is too big to resend on every
+    retry of it) and deleted again if the job is not admitted.
     """
-    kind = QUEUE_FOR_METHOD[params.method]
+    kind = queue_for(params.method, video is not None)
     queue = Queue(store.keys.queue(kind), connection=store.redis)
     ttl = settings.job_ttl
     spec = JobSpec(
@@ -83,6 +91,7 @@ def enqueue_job(
         styles=tuple(s if isinstance(s, str) else s.sha256 for s in styles),
         mask=mask.sha256 if mask else None,
         ttl=ttl,
+        video=_video_job(content, video),
     )
     now = time.time()
     record = JobRecord(
@@ -97,41 +106,70 @@ def enqueue_job(
         webhook=webhook,
         base_url=base_url,
     )
+    images = [*styles, mask] if spec.video else [content, *styles, mask]
+    if spec.video:
+        store.put_video(record.id, content.data, ttl)
+    admitted = False
     active = store.keys.active_jobs(owner)
     watched = [queue.key, active] + ([claim.key] if claim else [])
-    with store.redis.pipeline() as pipe:
-        for _ in range(MAX_TRIES):
-            try:
-                pipe.watch(*watched)
-                if claim is not None:
-                    earlier = _earlier_job(store, owner, remembered(pipe.get(claim.key), claim))
-                    if earlier is not None:
-                        return Admission(earlier, replayed=True)
-                _check_caps(pipe, settings, kind, queue.key, active)
-                pipe.multi()
-                pipe.zremrangebyscore(active, "-inf", time.time())  # expired, never finished
-                for upload in (content, *styles, mask):
-                    if isinstance(upload, Upload):
-                        store.put_image(upload.sha256, upload.data, ttl, pipe)
-                    elif isinstance(upload, str):
-                        store.keep_style(owner, upload, ttl, pipe)
-                store.create(record, pipe)
-                if claim is not None:
-                    remember(pipe, claim, record.id, ttl)
-                _enqueue(queue, record, store.keys.prefix, settings, pipe)
-                pipe.execute()
-                return Admission(record, replayed=False)
-            except WatchError:
-                continue
-    raise Busy("too many submissions at this moment; retry in a second")
+    try:
+        with store.redis.pipeline() as pipe:
+            for _ in range(MAX_TRIES):
+                try:
+                    pipe.watch(*watched)
+                    if claim is not None:
+                        earlier = _earlier_job(store, owner, remembered(pipe.get(claim.key), claim))
+                        if earlier is not None:
+                            return Admission(earlier, replayed=True)
+                    _check_caps(pipe, settings, kind, queue.key, active)
+                    pipe.multi()
+                    pipe.zremrangebyscore(active, "-inf", time.time())  # expired, never finished
+                    for upload in images:
+                        if isinstance(upload, Upload):
+                            store.put_image(upload.sha256, upload.data, ttl, pipe)
+                        elif isinstance(upload, str):
+                            store.keep_style(owner, upload, ttl, pipe)
+                    store.create(record, pipe)
+                    if claim is not None:
+                        remember(pipe, claim, record.id, ttl)
+                    _enqueue(queue, record, store.keys.prefix, settings, pipe)
+                    pipe.execute()
+                    admitted = True
+                    return Admission(record, replayed=False)
+                except WatchError:
+                    continue
+        raise Busy("too many submissions at this moment; retry in a second")
+    finally:
+        if spec.video and not admitted:
+            store.delete_video(record.id)
+
+
+def _video_job(content: Upload, video: VideoParams | None) -> VideoJob | None:
+    """The video part of the spec: the output settings, and the source as probed."""
+    if video is None:
+        return None
+    info = content.video
+    if info is None:
+        raise ValueError("video parameters for a content that is not a video")
+    source = VideoInput(
+        container=info.format,
+        width=info.width,
+        height=info.height,
+        frames=info.frames,
+        fps=round(info.fps, 3),
+        duration=round(info.duration, 3),
+        has_audio=info.has_audio,
+    )
+    return VideoJob(params=video, source=source)
 
 
 def _check_caps(
     pipe: Pipeline, settings: Settings, kind: QueueKind, queue: str, active: str
 ) -> None:
-    if pipe.llen(queue) >= settings.max_queue_depth:
+    depth = settings.queue_depth(kind)
+    if pipe.llen(queue) >= depth:
         raise QueueFull(
-            f"the {kind} queue is full ({settings.max_queue_depth} jobs waiting); retry later",
+            f"the {kind} queue is full ({depth} jobs waiting); retry later",
             retry_after=RETRY_AFTER[kind],
         )
     cap = settings.max_active_jobs_per_key
@@ -172,9 +210,10 @@ def _enqueue(
 
 
 def cancel_job(store: JobStore, settings: Settings, record: JobRecord) -> JobRecord:
-    """Cancel at once if queued (and tell its webhook); if running, raise the flag the
-    worker checks between cascade levels or Gatys iterations. Canceling a canceled job
-    is a no-op; a job that succeeded or failed cannot be canceled (409)."""
+    """Cancel at once if queued (and tell its webhook; a video's upload is deleted); if
+    running, raise the flag the worker checks between cascade levels, Gatys iterations
+    or video frames. Canceling a canceled job is a no-op; a job that succeeded or failed
+    cannot be canceled (409)."""
     if record.status is JobStatus.canceled:
         return record
     if record.status.finished:
@@ -188,6 +227,8 @@ def cancel_job(store: JobStore, settings: Settings, record: JobRecord) -> JobRec
     )
     if done.applied:
         _drop_from_queue(store, record)
+        if record.spec.video is not None:
+            store.delete_video(record.id)
         notify(store, settings, record.id, "completed")
     return store.get(record.id) or record
 

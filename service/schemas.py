@@ -62,9 +62,22 @@ REPLAYED_HEADER = {
     }
 }
 BINARY = {"schema": {"type": "string", "format": "binary"}}
-IMAGE_CONTENT = {kind: BINARY for kind in ("image/png", "image/jpeg", "image/webp")}
+RESULT_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "video/mp4", "video/webm")
+RESULT_CONTENT = {kind: BINARY for kind in RESULT_TYPES}
+CONTENT_RANGE_HEADER = {
+    "Content-Range": {"description": "`bytes first-last/size`.", **_STRING},
+}
 RESULT_ANSWERS: dict[int | str, dict[str, Any]] = {
-    200: {"content": IMAGE_CONTENT, "headers": ETAG_HEADER, "description": "The image."},
+    200: {
+        "content": RESULT_CONTENT,
+        "headers": ETAG_HEADER,
+        "description": "The image or video.",
+    },
+    206: {
+        "content": RESULT_CONTENT,
+        "headers": ETAG_HEADER | CONTENT_RANGE_HEADER,
+        "description": "The byte range asked for (`Range`).",
+    },
     304: {"description": "Unchanged (If-None-Match).", "headers": ETAG_HEADER},
 }
 
@@ -150,7 +163,12 @@ EXAMPLE_JOB: dict[str, Any] = {
         "width": 512,
         "height": 341,
         "partial": False,
+        "frames": None,
+        "fps": None,
+        "duration": None,
+        "has_audio": None,
     },
+    "video": None,
     "style_cache": {"hits": 0, "misses": 1},
     "webhook": None,
     "links": {

@@ -5,6 +5,13 @@ the declared ``Content-Type`` say JPEG, PNG, WebP, BMP, TIFF, GIF, HEIC/HEIF or 
 then a full probe with ``models.images.probe_image``, the same decoder the worker uses
 (422: undecodable, truncated, decompression bomb, too many pixels). Each error names the
 form field.
+
+The content may also be a video (``check_content``): the bytes decide
+(``models.video.formats.sniff_video``: MP4, MOV, WebM, Matroska, or a GIF or WebP with
+more than one frame), or a declared ``video/*`` type. A video is probed with
+``models.video.probe.probe_video`` (its packet index, first and last key frames) against
+the video limits: over ``max_bytes`` 413, over its seconds, frames or pixels per frame
+422 ``video_too_large``, unreadable, corrupt or truncated 422 ``invalid_video``.
 """
 
 import hashlib
@@ -13,6 +20,9 @@ from dataclasses import dataclass
 from fastapi import UploadFile
 
 from models.images import ImageLimits, probe_image
+from models.video.formats import sniff_video
+from models.video.probe import VideoInfo, probe_video
+from models.video.source import VideoLimits
 from service.errors import PayloadTooLarge, UnsupportedMediaType
 
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
@@ -38,11 +48,16 @@ IMAGE_TYPES = frozenset(
 )
 UNTYPED = frozenset({"", "application/octet-stream"})  # what clients send when they don't know
 SUPPORTED = "JPEG, PNG, WebP, BMP, TIFF, GIF, HEIC/HEIF or AVIF"
+IMAGE_EXPECTED = f"a supported image type; send {SUPPORTED}"
+CONTENT_EXPECTED = (
+    f"a supported image or video type; send {SUPPORTED}, or a video: MP4, MOV, WebM, or an "
+    "animated GIF or WebP"
+)
 
 
 @dataclass(frozen=True)
 class Upload:
-    """An uploaded image that the worker will be able to decode."""
+    """An uploaded image (or content video) that the worker will be able to decode."""
 
     field: str
     data: bytes
@@ -50,6 +65,7 @@ class Upload:
     format: str
     width: int
     height: int
+    video: VideoInfo | None = None  # set for a content video
 
 
 async def read_upload(file: UploadFile, field: str, max_bytes: int) -> bytes:
@@ -62,16 +78,46 @@ async def read_upload(file: UploadFile, field: str, max_bytes: int) -> bytes:
     return data
 
 
-def check_image(data: bytes, declared_type: str | None, field: str, limits: ImageLimits) -> Upload:
+def check_image(
+    data: bytes,
+    declared_type: str | None,
+    field: str,
+    limits: ImageLimits,
+    expected: str = IMAGE_EXPECTED,
+) -> Upload:
     """415 for what is not an image type, 422 (``InvalidImage``) for a broken image."""
     declared = (declared_type or "").split(";")[0].strip().lower()
     if data and sniff(data) is None and declared not in IMAGE_TYPES:
         what = f"{declared} is" if declared not in UNTYPED else "the bytes are"
-        raise UnsupportedMediaType(
-            f"{what} not a supported image type; send {SUPPORTED}", field=field
-        )
+        raise UnsupportedMediaType(f"{what} not {expected}", field=field)
     format, width, height = probe_image(data, field=field, limits=limits)
     return Upload(field, data, hashlib.sha256(data).hexdigest(), format, width, height)
+
+
+def content_is_video(data: bytes, declared_type: str | None) -> bool:
+    """Whether the content goes down the video path: its bytes say so, or its declared
+    type does (then a file that is no video is refused as one, 422 ``invalid_video``)."""
+    declared = (declared_type or "").split(";")[0].strip().lower()
+    return sniff_video(data) is not None or declared.startswith("video/")
+
+
+def check_content(
+    data: bytes,
+    declared_type: str | None,
+    field: str,
+    video: bool,
+    image_limits: ImageLimits,
+    video_limits: VideoLimits,
+) -> Upload:
+    """The content, a ``video`` (``content_is_video``) or an image. ``data`` was read up
+    to the larger of the two byte limits; an image is held to its own here."""
+    if video:
+        info = probe_video(data, field=field, limits=video_limits)
+        sha256 = hashlib.sha256(data).hexdigest()
+        return Upload(field, data, sha256, info.format, info.width, info.height, info)
+    if len(data) > image_limits.max_bytes:
+        raise _too_large(field, len(data), image_limits.max_bytes)
+    return check_image(data, declared_type, field, image_limits, CONTENT_EXPECTED)
 
 
 def sniff(data: bytes) -> str | None:

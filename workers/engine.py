@@ -21,6 +21,7 @@ from models.cascade import StyleFeatures
 from models.images import ImageLimits, decode_image
 from models.params import StyleParams
 from models.stylizer import Stylizer
+from models.video.source import VideoLimits
 
 log = logging.getLogger("stylize.worker")
 
@@ -85,6 +86,7 @@ class Engine:
         )
         self.styles = StyleCache(settings.style_cache_size)
         self.limits: ImageLimits = settings.image_limits
+        self.video_limits: VideoLimits = settings.video_limits
         log.info(
             "engine loaded on %s in %.1f s", self.stylizer.device, time.perf_counter() - started
         )

@@ -7,22 +7,32 @@ view (its failed registry, rq-dashboard) agrees with the record; the worker neve
 retries it (``StylizeWorker.handle_exception``): running it again would fail the same
 way. RQ's retry is used for one thing only: a worker that died mid-job, which RQ
 reports to ``on_job_failure`` as ``AbandonedJobError`` when it re-queues the job.
+
+A video job streams: its content is copied from Redis to a temporary file a chunk at a
+time, frames go from that file through the engine into an output file
+(``models.video.stylize``), and the output goes back to Redis a chunk at a time. The
+worker holds a few frames, never a whole video; its disk holds one input and one output
+(in ``$TMPDIR``) while the job runs.
 """
 
+import dataclasses
 import functools
 import hashlib
 import logging
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from PIL import Image
 from rq import get_current_job
 from rq.exceptions import AbandonedJobError
 from rq.job import Job
 from rq.timeouts import JobTimeoutException
 
-from contract.jobs import JobError, JobRecord, JobStatus, ResultInfo
+from contract.jobs import JobError, JobRecord, JobSpec, JobStatus, ResultInfo, VideoJob
 from contract.keys import Keys
 from contract.metrics import record_job, record_style_cache
 from contract.notify import notify
@@ -30,11 +40,15 @@ from contract.settings import Settings
 from contract.store import JobStore
 from models.errors import Canceled, StylizeError
 from models.images import content_type, decode_image, decode_mask, encode_image
-from models.types import StylizeResult
-from workers.engine import Engine, current_engine
+from models.types import ProgressCallback, ProgressEvent, StylizeResult
+from models.video.stylize import stylize_video
+from workers.engine import Engine, PreparedStyles, current_engine
 from workers.progress import CancelFlag, ProgressReporter
 
 log = logging.getLogger("stylize.worker")
+
+VIDEO_PREVIEW_SECONDS = 1.0
+"""A video's latest frame is stored as its preview at most this often."""
 
 
 class InputExpired(StylizeError):
@@ -61,6 +75,7 @@ class Outcome:
     fields: dict[str, Any] = field(default_factory=dict)
     result: bytes | None = None
     error: JobError | None = None
+    staged: bool = False  # the result is in Redis already, staged for this run (a video)
 
 
 def run_stylize_job(job_id: str, key_prefix: str) -> str:
@@ -97,12 +112,16 @@ def run_stylize_job(job_id: str, key_prefix: str) -> str:
         record.spec.ttl,
         announce=_progress_webhook(store, engine.settings, record),
         announce_every=engine.settings.webhook_progress_interval,
+        preview_every=VIDEO_PREVIEW_SECONDS if record.spec.video else 0.0,
     )
     should_cancel = CancelFlag(store, job_id)
     try:
         if should_cancel():
             raise Canceled("canceled before it started")
-        outcome = _stylize(engine, store, record, progress, should_cancel)
+        if (video := record.spec.video) is not None:
+            outcome = _stylize_video(engine, store, record, video, attempt, progress, should_cancel)
+        else:
+            outcome = _stylize(engine, store, record, progress, should_cancel)
     except Canceled:
         outcome = Outcome(JobStatus.canceled, {"stage": "canceled"})
     except StylizeError as error:
@@ -158,6 +177,32 @@ def on_job_failure(job: Job, connection: Any, exc_type: type, exc: BaseException
     _finish(store, record, record.attempts, outcome, seconds, Settings())
 
 
+def _reader(store: JobStore) -> Callable[..., bytes]:
+    """``read(sha256, field)``: an input image's bytes, or ``InputExpired``."""
+
+    def read(sha256: str, field: str = "style") -> bytes:
+        data = store.get_image(sha256)
+        if data is None:
+            raise InputExpired(f"the {field} image has expired; submit the job again", field=field)
+        return data
+
+    return read
+
+
+def _mask_and_styles(
+    engine: Engine, spec: JobSpec, read: Callable[..., bytes], progress: ProgressReporter
+) -> tuple[Image.Image | None, PreparedStyles]:
+    """The decoded mask (if any) and the encoded styles, from the cache when possible."""
+    mask = (
+        decode_mask(read(spec.mask, "mask"), field="mask", limits=engine.limits)
+        if spec.mask
+        else None
+    )
+    prepared = engine.prepare_styles(spec.styles, spec.params, read)
+    progress.update(style_cache_hits=prepared.hits, style_cache_misses=prepared.misses)
+    return mask, prepared
+
+
 def _stylize(
     engine: Engine,
     store: JobStore,
@@ -166,22 +211,10 @@ def _stylize(
     should_cancel: CancelFlag,
 ) -> Outcome:
     spec, params = record.spec, record.spec.params
-
-    def read(sha256: str, field: str = "style") -> bytes:
-        data = store.get_image(sha256)
-        if data is None:
-            raise InputExpired(f"the {field} image has expired; submit the job again", field=field)
-        return data
-
+    read = _reader(store)
     progress.update(stage="decode")
     content = decode_image(read(spec.content, "content"), field="content", limits=engine.limits)
-    mask = (
-        decode_mask(read(spec.mask, "mask"), field="mask", limits=engine.limits)
-        if spec.mask
-        else None
-    )
-    prepared = engine.prepare_styles(spec.styles, params, read)
-    progress.update(style_cache_hits=prepared.hits, style_cache_misses=prepared.misses)
+    mask, prepared = _mask_and_styles(engine, spec, read, progress)
     result: StylizeResult = engine.stylizer.stylize(
         content, prepared.styles, params, mask=mask, progress=progress, should_cancel=should_cancel
     )
@@ -200,18 +233,109 @@ def _stylize(
         height=result.image.height,
         partial=result.canceled,
     )
+    return _made(
+        info,
+        prepared,
+        result.canceled,
+        result=data,
+        iteration=result.iterations,
+        losses=result.losses or None,
+    )
+
+
+def _stylize_video(
+    engine: Engine,
+    store: JobStore,
+    record: JobRecord,
+    video: VideoJob,
+    attempt: int,
+    progress: ProgressReporter,
+    should_cancel: CancelFlag,
+) -> Outcome:
+    """Run a video job: Redis → file → engine → file → Redis (staged for this run)."""
+    spec, params = record.spec, record.spec.params
+    read = _reader(store)
+    with tempfile.TemporaryDirectory(prefix="stylize-video-") as folder:
+        source, output = Path(folder) / "content", Path(folder) / f"result.{video.params.format}"
+        progress.update(stage="download")
+        with open(source, "wb") as file:
+            if not store.copy_video(record.id, file):
+                raise InputExpired(
+                    "the content video has expired; submit the job again", field="content"
+                )
+        mask, prepared = _mask_and_styles(engine, spec, read, progress)
+        result = stylize_video(
+            engine.stylizer,
+            source,
+            prepared.styles,
+            output,
+            params,
+            video.params,
+            mask=mask,
+            limits=engine.video_limits,
+            progress=_frames_done(progress),
+            should_cancel=should_cancel,
+            preview_every=1,  # offered every frame; stored every VIDEO_PREVIEW_SECONDS
+        )
+        size = output.stat().st_size
+        if size > engine.settings.max_video_result_bytes:
+            raise ResultTooLarge(
+                f"the result is {size:,} bytes, over the limit of "
+                f"{engine.settings.max_video_result_bytes:,}; ask for a smaller size or mp4",
+                field="size",
+            )
+        with open(output, "rb") as file:
+            etag = hashlib.file_digest(file, "sha256").hexdigest()[:32]
+            file.seek(0)
+            store.stage_result(record.id, attempt, file, spec.ttl)
+    info = ResultInfo(
+        content_type=result.content_type,
+        bytes=size,
+        etag=etag,
+        width=result.width,
+        height=result.height,
+        partial=result.canceled,
+        frames=result.frames,
+        fps=round(result.fps, 3),
+        duration=round(result.duration, 3),
+        has_audio=result.has_audio,
+    )
+    return _made(info, prepared, result.canceled, staged=True, iteration=result.frames)
+
+
+def _made(
+    info: ResultInfo,
+    prepared: PreparedStyles,
+    canceled: bool,
+    *,
+    result: bytes | None = None,
+    staged: bool = False,
+    **fields: Any,
+) -> Outcome:
+    """The outcome of a run that made a result: succeeded, or canceled with a partial one
+    (a Gatys job's best image, a video's frames so far)."""
     fields = {
         "result": info,
-        "iteration": result.iterations,
-        "losses": result.losses or None,
-        "stage": "canceled" if result.canceled else "done",
+        "stage": "canceled" if canceled else "done",
         "style_cache_hits": prepared.hits,
         "style_cache_misses": prepared.misses,
+        **fields,
     }
-    if not result.canceled:
+    if not canceled:
         fields["fraction"] = 1.0
-    status = JobStatus.canceled if result.canceled else JobStatus.succeeded
-    return Outcome(status, fields, result=data)
+    status = JobStatus.canceled if canceled else JobStatus.succeeded
+    return Outcome(status, fields, result=result, staged=staged)
+
+
+def _frames_done(progress: ProgressCallback) -> ProgressCallback:
+    """The engine numbers frames from 0; a client counts frames done (20 of 20 at the end)."""
+
+    def report(event: ProgressEvent) -> None:
+        if event.stage == "frame" and event.iteration is not None:
+            event = dataclasses.replace(event, iteration=event.iteration + 1)
+        progress(event)
+
+    return report
 
 
 def _failed(code: str, message: str, field_name: str | None = None) -> Outcome:
@@ -231,7 +355,8 @@ def _finish(
     that sees ``succeeded`` can fetch the image; record and result are kept ``ttl``
     seconds from now). False, and nothing written, if a newer run has taken the job over
     (this one was given up for lost while its worker was paused) or it has finished.
-    Then the webhook, if the job has one, is told."""
+    Then the webhook, if the job has one, is told. A video job's content is deleted once
+    it has finished: it is the job's own and needed no more."""
     ended = store.finish(
         record.id,
         attempt,
@@ -239,7 +364,12 @@ def _finish(
         {**outcome.fields, "finished_at": time.time()},
         outcome.result,
         record.spec.ttl,
+        staged=outcome.staged,
     )
+    if outcome.staged and not ended.applied:
+        store.drop_staged(record.id, attempt)
+    if record.spec.video is not None and ended.applied:
+        store.delete_video(record.id)  # a newer run, if there is one, still needs it
     if not ended.applied:
         log.warning(
             "job %s: run %d's outcome (%s) dropped: the job is %s, or a newer run has it",

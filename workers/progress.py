@@ -22,7 +22,8 @@ PREVIEW_QUALITY = 80
 
 class ProgressReporter:
     """``announce`` (the job's progress webhook, if it wants one) is called after a write,
-    at most every ``announce_every`` seconds."""
+    at most every ``announce_every`` seconds. Previews are stored at most every
+    ``preview_every`` seconds (0: each one; a video offers one per frame)."""
 
     def __init__(
         self,
@@ -32,6 +33,7 @@ class ProgressReporter:
         min_interval: float = 0.25,
         announce: Callable[[], object] | None = None,
         announce_every: float = 5.0,
+        preview_every: float = 0.0,
     ) -> None:
         self.store = store
         self.job_id = job_id
@@ -39,13 +41,19 @@ class ProgressReporter:
         self.min_interval = min_interval
         self.announce = announce
         self.announce_every = announce_every
+        self.preview_every = preview_every
         self._last_stage: str | None = None
         self._last_write = 0.0
         self._last_announce: float | None = None
+        self._last_preview: float | None = None
 
     def __call__(self, event: ProgressEvent) -> None:
         now = time.monotonic()
-        if event.preview is not None:
+        previewed = self._last_preview
+        if event.preview is not None and (
+            previewed is None or now - previewed >= self.preview_every
+        ):
+            self._last_preview = now
             self._save_preview(event)
         if event.stage == self._last_stage and now - self._last_write < self.min_interval:
             return

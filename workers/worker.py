@@ -62,7 +62,7 @@ from rq.utils import as_text, now, utcparse
 from rq.worker import WorkerStatus
 
 from contract import presence
-from contract.jobs import QUEUE_FOR_METHOD
+from contract.jobs import METHODS_OF_QUEUE
 from contract.keys import Keys, QueueKind
 from contract.settings import Settings, connect_redis
 from workers.jobs import JobFailed
@@ -84,7 +84,7 @@ def run_worker(
 
     connection = connect_redis(settings)
     start_delivery_threads(settings, connection)  # webhooks go out while the engine loads
-    served = [method for method, kind in QUEUE_FOR_METHOD.items() if kind in kinds]
+    served = list(dict.fromkeys(method for kind in kinds for method in METHODS_OF_QUEUE[kind]))
     load_engine(settings, warm_up=served if settings.worker_warm_up else ())
     queues = [settings.keys.queue(kind) for kind in kinds]
     delay = FIRST_RETRY

@@ -4,14 +4,14 @@ import re
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Header, Query, Request, Response, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from contract.job_json import job_out
 from contract.jobs import JOB_ID_PATTERN, SHA256_PATTERN, JobRecord, JobStatus, Webhook
 from contract.settings import Settings
 from contract.signing import UrlSigner
-from contract.store import JobStore
+from contract.store import CHUNK, JobStore
 from contract.webhooks import WebhookTargetError, check_url, resolve
 from models.errors import InvalidParameter
 from models.params import check_inputs
@@ -21,6 +21,7 @@ from service.forms import StylizeForm, refuse_repeated
 from service.idempotency import REPLAYED, IdempotencyKeyHeader, claim_for
 from service.listing import MAX_LIMIT, find_jobs
 from service.queueing import cancel_job, enqueue_job, queue_position, wait_for_job
+from service.ranges import byte_range
 from service.schemas import (
     AUTH,
     BODY,
@@ -35,12 +36,17 @@ from service.schemas import (
     errors,
     json_example,
 )
-from service.uploads import Upload, check_image, read_upload
+from service.uploads import Upload, check_content, check_image, content_is_video, read_upload
 
 router = APIRouter(tags=["jobs"], route_class=KeyedRoute)
 
 PreferHeader = Annotated[
     str | None, Header(description="`wait=N`: answer when done, or after N s (at most 60).")
+]
+
+RangeHeader = Annotated[
+    str | None,
+    Header(alias="Range", description="`bytes=first-last`: a part of the result (206)."),
 ]
 
 PREFER_WAIT = re.compile(r'(?:^|[,;\s])wait\s*=\s*"?(\d+(?:\.\d+)?)"?', re.IGNORECASE)
@@ -70,6 +76,7 @@ NOT_FINISHED = (ErrorCode.job_not_finished, ErrorCode.job_failed, ErrorCode.job_
         *BODY,
         ErrorCode.invalid_mask,
         ErrorCode.invalid_video,
+        ErrorCode.video_too_large,
         ErrorCode.idempotency_key_reused,
         ErrorCode.queue_full,
         ErrorCode.too_many_active_jobs,
@@ -89,11 +96,26 @@ async def stylize(
 ) -> JSONResponse:
     """Answers 202 with the job and a `Location` to poll at once; with `Prefer: wait=N`,
     200 with the finished job if it finishes within N seconds. Everything is checked
-    before the job is queued: a worker never sees a bad upload or parameter."""
+    before the job is queued: a worker never sees a bad upload or parameter.
+
+    A video `content` (MP4, MOV, WebM, an animated GIF or WebP) makes a video job: it
+    waits in a queue of its own, reports its frames as progress, previews its latest
+    frame, and its result is a video (`format`: mp4, webm, webp or gif)."""
     refuse_repeated(await request.form())  # parsed already: FastAPI keeps it
-    params = form.to_params(settings.max_size)
+    data = await read_upload(form.content, "content", settings.max_content_bytes)
+    video = await run_in_threadpool(content_is_video, data, form.content.content_type)
+    params, video_params = form.to_params(settings.max_size, video)
     webhook = await _webhook(form, settings)
-    content, styles, mask = await _read_inputs(form, store, owner, settings)
+    content = await run_in_threadpool(
+        check_content,
+        data,
+        form.content.content_type,
+        "content",
+        video,
+        settings.image_limits,
+        settings.video_limits,
+    )
+    styles, mask = await _read_inputs(form, store, owner, settings)
     check_inputs(
         params, len(styles), (content.width, content.height), mask and (mask.width, mask.height)
     )
@@ -108,6 +130,7 @@ async def stylize(
             "styles": [s if isinstance(s, str) else s.sha256 for s in styles],
             "mask": mask.sha256 if mask else None,
             "webhook": webhook.model_dump(mode="json") if webhook else None,
+            "video": video_params.model_dump(mode="json") if video_params else None,
         },
     )
     admission = await run_in_threadpool(
@@ -119,6 +142,7 @@ async def stylize(
         content,
         styles,
         mask,
+        video=video_params,
         webhook=webhook,
         base_url=public_base(request, settings),
         claim=claim,
@@ -182,18 +206,22 @@ async def get_job(
     "/jobs/{job_id}/result",
     operation_id="get_result",
     response_class=Response,
-    responses=RESULT_ANSWERS | errors(*AUTH, ErrorCode.not_found, *NOT_FINISHED, *REDIS),
-    summary="Download the stylized image",
+    responses=RESULT_ANSWERS
+    | errors(*AUTH, ErrorCode.not_found, *NOT_FINISHED, ErrorCode.range_not_satisfiable, *REDIS),
+    summary="Download the stylized image or video",
 )
 def get_result(
     job_id: str,
     store: StoreDep,
     owner: CurrentKey,
     if_none_match: Annotated[str | None, Header()] = None,
+    range_header: RangeHeader = None,
 ) -> Response:
-    """The image, once the job has succeeded (or a canceled Gatys job's best image so
-    far); 409 before. Cacheable: it never changes, and it expires with the job."""
-    return serve_result(store, load_job(store, owner, job_id), if_none_match, "private")
+    """The image or video, once the job has succeeded (or a canceled job's partial
+    result: a Gatys job's best image, a video's frames so far); 409 before. Cacheable:
+    it never changes, and it expires with the job. `Range: bytes=a-b` gets a part (206)."""
+    record = load_job(store, owner, job_id)
+    return serve_result(store, record, if_none_match, "private", range_header)
 
 
 @router.get(
@@ -202,13 +230,13 @@ def get_result(
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}}}
     | errors(*AUTH, ErrorCode.not_found, *REDIS),
-    summary="Latest progress preview (gatys)",
+    summary="Latest progress preview (gatys; a video's latest frame)",
 )
 def get_preview(job_id: str, store: StoreDep, owner: CurrentKey) -> Response:
     load_job(store, owner, job_id)
     data = store.get_preview(job_id)
     if data is None:
-        raise NotFound("no preview yet (only gatys jobs send previews)")
+        raise NotFound("no preview yet (gatys and video jobs send previews)")
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
@@ -232,7 +260,8 @@ def delete_job(
     owner: CurrentKey,
 ) -> JSONResponse:
     """A queued job is canceled at once (200). A running job stops at the next cascade
-    level or Gatys iteration (202; poll it). A finished job cannot be canceled (409)."""
+    level, Gatys iteration or video frame (202; poll it). A finished job cannot be
+    canceled (409)."""
     record = cancel_job(store, settings, load_job(store, owner, job_id))
     status = 200 if record.status.finished else 202
     return JSONResponse(present(request, store, settings, signer, record), status_code=status)
@@ -266,25 +295,48 @@ def present(
 
 
 def serve_result(
-    store: JobStore, record: JobRecord, if_none_match: str | None, cache: str
+    store: JobStore,
+    record: JobRecord,
+    if_none_match: str | None,
+    cache: str,
+    range_header: str | None = None,
 ) -> Response:
-    """The result image with its ETag (304 when the client has it); ``cache`` is
-    ``private`` (behind the API key) or ``public`` (signed URLs, for CDNs)."""
+    """The result with its ETag (304 when the client has it), whole or the byte range
+    asked for (206; ``service.ranges``); ``cache`` is ``private`` (behind the API key)
+    or ``public`` (signed URLs, for CDNs). A result larger than a Redis chunk (a video)
+    streams from Redis a chunk at a time, never whole in this process."""
     if record.result is None:
         raise _no_result(record)
-    stored = store.get_result(record.id)
+    stored = store.result_size(record.id)
     if stored is None:
         raise NotFound("the result has expired")
-    data, ttl = stored
+    size, ttl = stored
     etag = f'"{record.result.etag}"'
     headers = {
         "ETag": etag,
         "Cache-Control": f"{cache}, max-age={ttl}, immutable",
-        "Content-Disposition": f'inline; filename="{record.id}.{record.spec.params.format}"',
+        "Content-Disposition": f'inline; filename="{record.id}.{record.spec.output_format}"',
+        "Accept-Ranges": "bytes",
     }
     if if_none_match and etag in (t.strip() for t in if_none_match.split(",")):
         return Response(status_code=304, headers=headers)
-    return Response(data, media_type=record.result.content_type, headers=headers)
+    span = byte_range(range_header, size)
+    first, last = span or (0, size - 1)
+    status = 200
+    if span is not None:
+        status = 206
+        headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+    media_type = record.result.content_type
+    if last - first < CHUNK:
+        data = b"".join(store.read_result(record.id, first, last))
+        return Response(data, status_code=status, media_type=media_type, headers=headers)
+    headers["Content-Length"] = str(last - first + 1)
+    return StreamingResponse(
+        store.read_result(record.id, first, last),
+        status_code=status,
+        media_type=media_type,
+        headers=headers,
+    )
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -312,13 +364,12 @@ async def _webhook(form: StylizeForm, settings: Settings) -> Webhook | None:
 
 async def _read_inputs(
     form: StylizeForm, store: JobStore, owner: str, settings: Settings
-) -> tuple[Upload, list[Upload | str], Upload | None]:
-    """The checked content, styles (uploads, or ids of this owner's styles) and mask."""
+) -> tuple[list[Upload | str], Upload | None]:
+    """The checked styles (uploads, or ids of this owner's styles) and mask."""
     if form.style and form.style_id:
         raise InvalidParameter(
             "give `style` files or `style_id` values, not both", field="style_id"
         )
-    content = await _image(form.content, "content", settings)
     files, ids = form.style or [], form.style_id or []
     styles: list[Upload | str] = [
         await _image(file, _nth("style", i, len(files)), settings) for i, file in enumerate(files)
@@ -326,7 +377,7 @@ async def _read_inputs(
     for i, style_id in enumerate(ids):
         styles.append(await _owned_style(store, owner, style_id, _nth("style_id", i, len(ids))))
     mask = await _image(form.mask, "mask", settings) if form.mask else None
-    return content, styles, mask
+    return styles, mask
 
 
 async def _image(file: UploadFile, field: str, settings: Settings) -> Upload:

@@ -3,10 +3,12 @@
 //   POST /stylize (multipart)  ->  202 with the job and its links
 //   GET  /jobs/{id}/events     ->  its live events (Server-Sent Events) until it finishes
 //   GET  /jobs/{id}            ->  polled instead, if the events cannot be followed
-//   GET  /jobs/{id}/preview    ->  the latest Gatys preview, while it runs
-//   GET  /jobs/{id}/result     ->  the image
+//   GET  /jobs/{id}/preview    ->  the latest Gatys preview (a video's latest frame)
+//   GET  /jobs/{id}/result     ->  the image, or the video
 //   DELETE /jobs/{id}          ->  cancel
 //
+// The content may be a video (the API decides from its bytes): the page then offers the
+// video formats and the temporal switch, and plays the result in a <video>.
 // Every error body is {"error": {"code", "message", "field"}}; the page shows the message
 // and marks the control of the field at fault.
 "use strict";
@@ -16,7 +18,8 @@ const POLL_MS = 500;
 const METHOD_HINTS = {
   wct: "WCT (default): the painting's colours and strokes, the photo's shapes; a fraction of a second.",
   adain: "AdaIN: a gentler, cleaner look that keeps more of the photo; under a second.",
-  gatys: "Gatys: optimises the pixels (minutes on a CPU); previews appear while it runs.",
+  gatys: "Gatys: optimises the pixels (minutes on a CPU); previews appear while it runs. " +
+    "Not for videos.",
 };
 
 const $ = (selector) => document.querySelector(selector);
@@ -76,6 +79,11 @@ function chosenMethod() {
   return document.querySelector('input[name="method"]:checked').value;
 }
 
+// What the page can tell from the file's type: the API tells animated GIFs from still ones.
+function contentIsVideo() {
+  return Boolean($("#content").files[0]?.type.startsWith("video/"));
+}
+
 // The multipart body of POST /stylize, with the API's own field names.
 function stylizeForm() {
   const form = new FormData();
@@ -95,7 +103,8 @@ function stylizeForm() {
   form.append("preserve_color", $("#preserve-color").checked ? "true" : "false");
   form.append("size", $("#size").value);
   form.append("style_size", $("#size").value);
-  form.append("format", $("#format").value);
+  if ($("#format").value) form.append("format", $("#format").value); // else the API's default
+  if (contentIsVideo()) form.append("temporal", $("#temporal").checked ? "on" : "off");
   if (method === "gatys") {
     // An empty box leaves the API's default.
     const budget = {
@@ -125,23 +134,32 @@ function round(x) {
   return Math.round(x * 100) / 100;
 }
 
-// A drop zone: a <label> around a file input, showing the chosen image.
+// A drop zone: a <label> around a file input, showing the chosen image (or video).
 function setUpDropZone(zone) {
   const input = zone.querySelector("input[type=file]");
   const img = zone.querySelector("img");
+  const video = zone.querySelector("video");
   const name = zone.querySelector(".drop-name");
   const show = () => {
     const file = input.files[0];
-    if (img.src) URL.revokeObjectURL(img.src);
+    const moving = Boolean(video && file?.type.startsWith("video/"));
+    for (const element of [img, video]) {
+      if (element?.src) URL.revokeObjectURL(element.src);
+      element?.removeAttribute("src");
+    }
     zone.classList.remove("invalid", "unreadable");
     zone.classList.toggle("filled", Boolean(file));
     name.textContent = file ? file.name : "";
-    img.hidden = !file;
-    if (file) img.src = URL.createObjectURL(file);
-    else img.removeAttribute("src");
+    img.hidden = !file || moving;
+    if (video) video.hidden = !moving;
+    const shown = moving ? video : img;
+    if (file) shown.src = URL.createObjectURL(file);
+    if (moving) video.play().catch(() => {});
+    input.dispatchEvent(new Event("shown"));
   };
   // The API decides what is an image; the page only says when it cannot show the file.
   img.addEventListener("error", () => zone.classList.add("unreadable"));
+  video?.addEventListener("error", () => zone.classList.add("unreadable"));
   input.addEventListener("change", show);
   zone.addEventListener("dragover", (event) => {
     event.preventDefault();
@@ -166,7 +184,7 @@ const ERROR_TITLES = {
   404: "Not found",
   409: "Not possible now",
   413: "Too large",
-  415: "Not an image",
+  415: "Not an image or video",
   422: "Invalid image or setting",
   429: "The queue is full",
   503: "The service is unavailable",
@@ -249,7 +267,10 @@ function startWatch() {
   $("#cancel").hidden = true;
   $("#job-id").hidden = true;
   $("#output").hidden = true;
-  for (const id of ["#preview-img", "#result-img", "#download"]) $(id).hidden = true;
+  for (const id of ["#preview-img", "#result-img", "#result-video", "#download"]) {
+    $(id).hidden = true;
+  }
+  $("#result-video").pause();
   showElapsed(current);
   return current;
 }
@@ -362,6 +383,8 @@ function showJob(job) {
   if (job.status === "queued") {
     const ahead = job.queue_position;
     text = ahead ? `Queued: ${ahead} job${ahead === 1 ? "" : "s"} ahead` : "Queued";
+  } else if (job.status === "running" && progress.stage === "frame") {
+    text = `Running: frame ${progress.iteration ?? 0} of ${progress.total}`;
   } else if (job.status === "running") {
     text = `Running: ${progress.stage}`;
     if (progress.total) text += ` (iteration ${progress.iteration ?? 0} of ${progress.total})`;
@@ -370,7 +393,8 @@ function showJob(job) {
   } else if (job.status === "failed") {
     text = "Failed";
   } else {
-    text = job.result ? "Canceled: the best image so far is below" : "Canceled";
+    const sofar = job.video ? "the frames done so far are" : "the best image so far is";
+    text = job.result ? `Canceled: ${sofar} below` : "Canceled";
   }
   if (job.cancel_requested) text += " · canceling…";
   if (job.attempts > 1) text += ` · attempt ${job.attempts}`;
@@ -404,7 +428,10 @@ async function showPreview(current, path) {
   if (current !== watch || isFinished(current.job)) return;
   replaceImage($("#preview-img"), blob);
   $("#preview-img").hidden = false;
-  $("#output-caption").textContent = `Preview at iteration ${current.job.progress.iteration ?? 0}`;
+  const { iteration, total } = current.job.progress;
+  $("#output-caption").textContent = current.job.video
+    ? `Frame ${iteration ?? 0} of ${total}, as it comes out`
+    : `Preview at iteration ${iteration ?? 0}`;
   $("#output").hidden = false;
 }
 
@@ -417,18 +444,20 @@ async function showResult(current, job) {
     return;
   }
   if (current !== watch) return;
-  const img = $("#result-img");
-  replaceImage(img, blob);
-  await img.decode().catch(() => {});
+  const { width, height, bytes, partial, frames, duration, content_type } = job.result;
+  // An animated GIF or WebP plays in an <img>; MP4 and WebM need a <video>.
+  const shown = content_type.startsWith("video/") ? $("#result-video") : $("#result-img");
+  replaceImage(shown, blob);
+  if (shown.decode) await shown.decode().catch(() => {});
   $("#preview-img").hidden = true;
-  img.hidden = false;
-  const { width, height, bytes, partial } = job.result;
+  shown.hidden = false;
   const took = secondsBetween(job.created_at, job.finished_at);
+  const length = frames ? `${frames} frames, ${duration.toFixed(1)} s, ` : "";
   $("#output-caption").textContent =
-    `${partial ? "Partial result (canceled) · " : ""}${width} × ${height} px, ` +
+    `${partial ? "Partial result (canceled) · " : ""}${width} × ${height} px, ${length}` +
     `${(bytes / 1024).toFixed(0)} kB, ${job.method}` + (took ? `, ${took} s on the server` : "");
   const download = $("#download");
-  download.href = img.src;
+  download.href = shown.src;
   download.download = `stylized-${job.id.slice(0, 8)}.${extension(job.result.content_type)}`;
   download.hidden = false;
   $("#output").hidden = false;
@@ -454,7 +483,14 @@ async function cancel() {
 }
 
 function extension(contentType) {
-  return { "image/jpeg": "jpg", "image/webp": "webp" }[contentType] || "png";
+  const known = {
+    "image/jpeg": "jpg",
+    "image/webp": "webp",
+    "image/gif": "gif",
+    "video/mp4": "mp4",
+    "video/webm": "webm",
+  };
+  return known[contentType] || "png";
 }
 
 function secondsBetween(start, end) {
@@ -489,6 +525,24 @@ function showMethodSettings() {
   $("#gatys").hidden = method !== "gatys";
 }
 
+// A video content: its formats and the temporal switch; Gatys (a minute a frame) is off.
+function showContentSettings() {
+  const video = contentIsVideo();
+  $("#temporal-field").hidden = !video;
+  const kind = video ? "video" : "image";
+  const format = $("#format");
+  for (const option of format.options) {
+    option.hidden = Boolean(option.dataset.kind) && option.dataset.kind !== kind;
+  }
+  if (format.selectedOptions[0]?.hidden) format.value = "";
+  const gatys = $("#gatys-method");
+  gatys.disabled = video;
+  if (video && gatys.checked) {
+    document.querySelector('input[name="method"][value="wct"]').checked = true;
+    showMethodSettings();
+  }
+}
+
 function bindRange(input, output) {
   const update = () => (output.textContent = Number(input.value).toFixed(2));
   input.addEventListener("input", update);
@@ -501,6 +555,8 @@ function setUp() {
     radio.addEventListener("change", showMethodSettings);
   }
   showMethodSettings();
+  $("#content").addEventListener("shown", showContentSettings);
+  showContentSettings();
   bindRange($("#alpha"), $("#alpha-out"));
   bindRange($("#weight2"), $("#weight2-out"));
 

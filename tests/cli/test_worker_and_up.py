@@ -10,6 +10,7 @@ import time
 import httpx
 import pytest
 
+from cli.up import worker_queues
 from contract.keys import Keys
 from contract.presence import live_workers
 from tests.support.keyspace import REDIS_URL
@@ -35,7 +36,7 @@ def test_a_worker_refuses_unknown_queues():
     result = run("worker", "--queues", "medium")
 
     assert result.returncode == 2
-    assert "queues are fast, slow" in result.stderr
+    assert "queues are fast, slow, video" in result.stderr
 
 
 @pytest.fixture
@@ -103,3 +104,9 @@ def test_stylize_up_serves_a_job_over_http_and_stops_cleanly_on_ctrl_c(stylize_u
     assert live_workers(redis, Keys(prefix)) == []  # it said goodbye
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{url}/healthz", timeout=2)
+
+
+def test_up_keeps_image_jobs_apart_from_long_ones_once_it_has_two_workers():
+    assert worker_queues(1) == ["fast,slow,video"]
+    assert worker_queues(2) == ["fast", "slow,video"]
+    assert worker_queues(4) == ["fast", "fast", "slow", "video"]

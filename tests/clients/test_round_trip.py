@@ -17,6 +17,7 @@ from stylize_client import (
 
 from tests.support.images import unique_style_upload
 from tests.support.paths import CONTENT, STYLE
+from tests.support.video import pan, photo, read, write_clip
 
 SMALL = {"size": 128, "style_size": 128}
 
@@ -83,6 +84,20 @@ def test_a_heic_photo_is_stylized_through_the_client(ready_api):
 
     assert job.succeeded, job.error
     assert (job.result.width, job.result.height) == (128, 85)
+
+
+def test_a_video_is_stylized_through_the_client(ready_api, tmp_path):
+    clip = write_clip(tmp_path / "clip.mp4", pan(photo(), 8, (96, 64), 2))
+    with Client(ready_api.url) as client:
+        job = client.wait(client.stylize(clip, STYLE, temporal=False, **SMALL), timeout=120)
+        result = client.result(job)
+
+    assert job.succeeded, job.error
+    assert job.raw["video"]["params"] == {"format": "mp4", "temporal": False}
+    assert (job.raw["result"]["frames"], job.raw["result"]["has_audio"]) == (8, True)
+    assert result.content_type == "video/mp4"
+    result.save(tmp_path / "out.mp4")
+    assert len(read(tmp_path / "out.mp4")[0]) == 8
 
 
 def test_a_finished_job_cannot_be_canceled(ready_api):

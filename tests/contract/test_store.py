@@ -55,3 +55,41 @@ def test_a_finished_job_is_not_finished_again(store):
 
     assert (again.applied, again.previous) == (False, JobStatus.failed)
     assert store.get_result(record.id) is None
+
+
+# --- videos: moved a chunk at a time -------------------------------------------------------
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    monkeypatch.setattr("contract.store.CHUNK", 1000)  # so a few kB take several commands
+
+
+def test_a_video_goes_in_and_out_in_chunks_byte_for_byte(store, small_chunks, tmp_path):
+    data = bytes(range(256)) * 41  # 10,496 bytes: ten full chunks and a part
+
+    store.put_video("v" * 32, data, 60)
+    with open(tmp_path / "copy", "wb") as file:
+        assert store.copy_video("v" * 32, file)
+
+    assert (tmp_path / "copy").read_bytes() == data
+    assert 0 < store.redis.ttl(store.keys.video("v" * 32)) <= 60
+    store.delete_video("v" * 32)
+    with open(tmp_path / "gone", "wb") as file:
+        assert not store.copy_video("v" * 32, file)
+
+
+def test_a_staged_result_becomes_the_result_with_the_final_status(store, small_chunks, tmp_path):
+    record = running(store, attempts=1)
+    (tmp_path / "out.mp4").write_bytes(data := bytes(range(256)) * 9)
+    with open(tmp_path / "out.mp4", "rb") as file:
+        assert store.stage_result(record.id, 1, file, 60) == len(data)
+
+    ended = store.finish(record.id, 1, JobStatus.succeeded, {"stage": "done"}, None, 60,
+                         staged=True)  # fmt: skip
+
+    assert ended.applied
+    assert store.result_size(record.id)[0] == len(data)
+    assert b"".join(store.read_result(record.id, 0, len(data) - 1)) == data
+    assert b"".join(store.read_result(record.id, 1500, 2099)) == data[1500:2100]
+    assert not store.redis.exists(store.keys.staged_result(record.id, 1))

@@ -18,22 +18,24 @@ def form(**fields: object) -> StylizeForm:
 
 
 def test_form_fields_become_nested_style_params():
-    params = form(method="gatys", alpha="0.5", **{"gatys.iterations": "30"}).to_params(2048)
+    params = form(method="gatys", alpha="0.5", **{"gatys.iterations": "30"}).to_params(
+        2048, video=False
+    )[0]
 
     assert (params.method, params.alpha, params.gatys.iterations) == ("gatys", 0.5, 30)
     assert params.size == 512  # not given: the engine's default
 
 
 def test_style_weights_may_be_comma_separated_or_repeated():
-    comma = form(style_weights=["0.25, 0.75"]).to_params(2048)
-    repeated = form(style_weights=["0.25", "0.75"]).to_params(2048)
+    comma = form(style_weights=["0.25, 0.75"]).to_params(2048, video=False)[0]
+    repeated = form(style_weights=["0.25", "0.75"]).to_params(2048, video=False)[0]
 
     assert comma.style_weights == repeated.style_weights == (0.25, 0.75)
 
 
 def test_a_size_over_the_server_maximum_is_refused_naming_it():
     with pytest.raises(InvalidParameter) as refused:
-        form(style_size="1024").to_params(512)
+        form(style_size="1024").to_params(512, video=False)
 
     assert refused.value.field == "style_size"
 
@@ -58,7 +60,7 @@ def test_the_api_refuses_what_the_engine_refuses_in_the_same_words(
 
     params = form(**{k: [v] if k == "style_weights" else v for k, v in fields.items()})
     with pytest.raises(StylizeError) as engine:
-        check_inputs(params.to_params(2048), styles, (712, 474), mask)
+        check_inputs(params.to_params(2048, video=False)[0], styles, (712, 474), mask)
     assert response.status_code == 422
     error = response.json()["error"]
     assert (error["message"], error["field"]) == (engine.value.message, engine.value.field)

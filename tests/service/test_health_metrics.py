@@ -26,7 +26,7 @@ def test_readyz_reports_live_workers_and_queue_depths(api):
     assert ready["status"] == "ready"
     assert ready["redis"] is True
     assert ready["workers"] >= 1
-    assert set(ready["queues"]) == {"fast", "slow"}
+    assert set(ready["queues"]) == {"fast", "slow", "video"}
 
 
 def test_readyz_is_503_without_a_live_worker(api_without_worker):
@@ -39,7 +39,7 @@ def test_readyz_is_503_without_a_live_worker(api_without_worker):
         "status": "unavailable",
         "redis": True,
         "workers": 0,
-        "queues": {"fast": 1, "slow": 0},
+        "queues": {"fast": 1, "slow": 0, "video": 0},
     }
 
 

@@ -62,6 +62,8 @@ PLANNED_CODES = [
     "image_too_large",
     "invalid_mask",
     "invalid_video",
+    "video_too_large",
+    "range_not_satisfiable",
     "idempotency_key_reused",
     "queue_full",
     "too_many_active_jobs",
@@ -117,6 +119,7 @@ def test_each_route_declares_only_its_own_errors(openapi):
     assert "429" in found["stylize"]["responses"] and "429" not in found["get_job"]["responses"]
     assert "HTTPValidationError" not in openapi["components"]["schemas"]
     assert "422" not in found["get_job"]["responses"]
+    assert "416" in found["get_result"]["responses"] and "206" in found["get_result"]["responses"]
 
 
 def test_bounded_fields_carry_their_bounds_and_images_are_binary(openapi):

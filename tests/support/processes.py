@@ -104,7 +104,7 @@ class WorkerProcess(LoggedProcess):
         name: str,
         log_dir: Path,
         *,
-        queues: str = "fast,slow",
+        queues: str = "fast,slow,video",
         redis_url: str = REDIS_URL,
         **env: str,
     ) -> None:

@@ -81,3 +81,25 @@ def read(path: Path) -> tuple[list[np.ndarray], list[float]]:
             frames.append(frame.to_ndarray(format="rgb24"))
             times.append(float(frame.pts * frame.time_base))
     return frames, times
+
+
+def clip_upload(
+    directory: Path, frames: int = 10, size: tuple[int, int] = (96, 64), **options: object
+) -> tuple[str, bytes, str]:
+    """A panning clip of ``frames`` frames as an upload (name, bytes, content type)."""
+    format = str(options.get("format", "mp4"))
+    path = write_clip(directory / f"clip-{frames}.{format}", pan(photo(), frames, size, 2),
+                      **options)  # fmt: skip
+    return path.name, path.read_bytes(), f"video/{format}"
+
+
+def gif_upload(frames: int, size: tuple[int, int] = (48, 32)) -> tuple[str, bytes, str]:
+    """An animated GIF (one frame: a still image) of solid colours, 80 ms a frame."""
+    import io
+
+    from PIL import Image
+
+    images = [Image.new("RGB", size, (40 * i % 256, 90, 200)) for i in range(frames)]
+    buffer = io.BytesIO()
+    images[0].save(buffer, "GIF", save_all=True, append_images=images[1:], duration=80)
+    return "anim.gif", buffer.getvalue(), "image/gif"

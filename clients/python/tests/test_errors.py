@@ -46,6 +46,8 @@ CONTRACT = {
     "image_too_large": 422,
     "invalid_mask": 422,
     "invalid_video": 422,
+    "video_too_large": 422,
+    "range_not_satisfiable": 416,
     "idempotency_key_reused": 422,
     "queue_full": 429,
     "too_many_active_jobs": 429,

@@ -75,10 +75,11 @@ class Client(ClientBase):
         webhook_events: str | Sequence[str] | None = None,
         **values: Any,
     ) -> Job:
-        """Submit a job: ``content`` in the style of ``style`` (an image, a ``Style`` from
-        ``upload_style``, or a list of 1–8 of them) or of ``style_id``(s). Parameters are
-        ``StyleParams``' names (``method``, ``alpha``, ``size``, ``gatys=GatysParams(...)``
-        …), as keywords or as ``params``. ``wait`` (seconds, ≤ 60) asks the server to
+        """Submit a job: ``content`` (a photo, or a video: MP4, MOV, WebM, an animated GIF
+        or WebP) in the style of ``style`` (an image, a ``Style`` from ``upload_style``,
+        or a list of 1–8 of them) or of ``style_id``(s). Parameters are ``StyleParams``'
+        names (``method``, ``alpha``, ``size``, ``format``, ``temporal`` for a video,
+        ``gatys=GatysParams(...)`` …), as keywords or as ``params``. ``wait`` (seconds, ≤ 60) asks the server to
         answer when the job is done. Retries reuse one ``Idempotency-Key`` (yours, or a
         new one), so a retry never makes a second job."""
         call = self._stylize_call(

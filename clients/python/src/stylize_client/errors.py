@@ -120,6 +120,10 @@ class UnsupportedMediaTypeError(InvalidRequestError):
     """415: not an image type the server reads (code ``unsupported_media_type``)."""
 
 
+class RangeNotSatisfiableError(InvalidRequestError):
+    """416: a ``Range`` outside the result (code ``range_not_satisfiable``)."""
+
+
 class UnprocessableError(InvalidRequestError):
     """422: a parameter or an image the server refuses; ``field`` names it."""
 
@@ -192,6 +196,11 @@ class InvalidVideoError(UnprocessableError):
     """``invalid_video``: a video upload that cannot be used."""
 
 
+class VideoTooLargeError(InvalidVideoError):
+    """``video_too_large``: a video over the server's seconds, frames or pixels per frame
+    (the message names the limit; over its bytes it is a 413)."""
+
+
 class IdempotencyKeyReusedError(UnprocessableError):
     """``idempotency_key_reused``: the same ``Idempotency-Key`` with a different request."""
 
@@ -235,6 +244,8 @@ ERROR_CODES: dict[str, type[StylizeError]] = {
     "image_too_large": ImageTooLargeError,
     "invalid_mask": InvalidMaskError,
     "invalid_video": InvalidVideoError,
+    "video_too_large": VideoTooLargeError,
+    "range_not_satisfiable": RangeNotSatisfiableError,
     "idempotency_key_reused": IdempotencyKeyReusedError,
     "queue_full": QueueFullError,
     "too_many_active_jobs": TooManyActiveJobsError,
@@ -255,6 +266,7 @@ STATUS_CLASSES: dict[int, type[StylizeError]] = {
     409: ConflictError,
     413: PayloadTooLargeError,
     415: UnsupportedMediaTypeError,
+    416: RangeNotSatisfiableError,
     422: UnprocessableError,
     429: RateLimitError,
     500: InternalServerError,

@@ -1,5 +1,5 @@
-"""Images as the client accepts them (a path, bytes, a binary file object, or a Pillow
-image) turned into one multipart file: ``(filename, bytes, content_type)``.
+"""Images (and a content video) as the client accepts them (a path, bytes, a binary file
+object, or a Pillow image) turned into one multipart file: ``(filename, bytes, content_type)``.
 
 The bytes are read once, before the first request, so every retry sends the same ones.
 Pillow images are encoded as PNG (lossless). The content type is read from the bytes when
@@ -44,6 +44,8 @@ _EXTENSIONS = {
     "image/heic": ".heic",
     "image/avif": ".avif",
     "video/mp4": ".mp4",
+    "video/quicktime": ".mov",
+    "video/webm": ".webm",
 }
 
 
@@ -76,7 +78,7 @@ def to_upload(value: ImageInput, field: str) -> Upload:
 
 
 def sniff_type(data: bytes) -> str | None:
-    """The image type the first bytes announce, if they announce one."""
+    """The image (or video) type the first bytes announce, if they announce one."""
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
     if data[4:8] == b"ftyp":
@@ -86,7 +88,9 @@ def sniff_type(data: bytes) -> str | None:
             return "image/avif"
         if brands & {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}:
             return "image/heic"
-        return None
+        return "video/quicktime" if data[8:12] == b"qt  " else "video/mp4"
+    if data.startswith(b"\x1a\x45\xdf\xa3"):  # EBML: WebM (or Matroska)
+        return "video/webm"
     return next((kind for magic, kind in _MAGIC if data.startswith(magic)), None)
 
 

@@ -16,12 +16,14 @@ from typing import Any, Literal
 from stylize_client.errors import InvalidParameterError
 
 Method = Literal["wct", "adain", "gatys"]
-OutputFormat = Literal["png", "jpeg", "webp"]
+OutputFormat = Literal["png", "jpeg", "webp", "mp4", "webm", "gif"]
 GatysInit = Literal["content", "noise", "adain", "wct"]
 Optimizer = Literal["lbfgs", "adam"]
 
 METHODS: tuple[str, ...] = ("wct", "adain", "gatys")
-OUTPUT_FORMATS: tuple[str, ...] = ("png", "jpeg", "webp")
+OUTPUT_FORMATS: tuple[str, ...] = ("png", "jpeg", "webp", "mp4", "webm", "gif")
+"""png, jpeg, webp for a photo; mp4, webm, webp (animated), gif for a video (the server
+refuses a format that does not fit the content)."""
 GATYS_INITS: tuple[str, ...] = ("content", "noise", "adain", "wct")
 OPTIMIZERS: tuple[str, ...] = ("lbfgs", "adam")
 MAX_SIDE = 4096  # the engine's largest content side; a server may allow less
@@ -71,14 +73,15 @@ class StyleParams:
     format: OutputFormat | None = None
     quality: int | None = None  # 1..100, JPEG/WebP
     gatys: GatysParams | None = None
+    temporal: bool | None = None  # videos only: temporal consistency (the server's default: on)
 
     def __post_init__(self) -> None:
         _choice("method", self.method, METHODS)
         _number("alpha", self.alpha, 0, 1)
-        if self.preserve_color is not None and not isinstance(self.preserve_color, bool):
-            raise InvalidParameterError(
-                f"must be true or false (got {self.preserve_color!r})", field="preserve_color"
-            )
+        for name in ("preserve_color", "temporal"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, bool):
+                raise InvalidParameterError(f"must be true or false (got {value!r})", field=name)
         _integer("size", self.size, 1, MAX_SIDE)
         _integer("style_size", self.style_size, 1, MAX_SIDE)
         _choice("format", self.format, OUTPUT_FORMATS)
