@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import stylize_client
-from stylize_client import AsyncClient, Client, DoneEvent, Job, ProgressEvent, Style
+from stylize_client import AsyncClient, Client, DoneEvent, Job, ProgressEvent, StatusEvent, Style
 
 from cli.batch import Batch, Task
 from cli.progress import ProgressBars
@@ -123,8 +123,12 @@ def follow(client: Client, job: Job, progress: ProgressCallback | None) -> Job:
     if progress is None or not job.links.get("events"):
         return client.wait(job, timeout=JOB_TIMEOUT)
     for event in client.events(job):
-        if isinstance(event, ProgressEvent):
-            at = event.progress
+        # The stream samples the job's state, so a status event (the first one above all,
+        # when the stream joins a running job) may carry progress no progress event repeats.
+        if isinstance(event, ProgressEvent) or (
+            isinstance(event, StatusEvent) and event.job.status == "running"
+        ):
+            at = event.progress if isinstance(event, ProgressEvent) else event.job.progress
             stage = at.stage or "running"
             progress(StageEvent(stage, at.fraction, at.iteration, at.total, at.losses))
         elif isinstance(event, DoneEvent):

@@ -67,12 +67,13 @@ def test_a_run_on_the_server_makes_the_pixels_of_a_local_run(ready_api, tmp_path
 def test_the_progress_bar_is_fed_by_the_jobs_own_stages(ready_api):
     stages: list[ProgressEvent] = []
     with Client(ready_api.url) as client:
-        job = client.stylize(CONTENT, STYLE, method="gatys", size=64, style_size=64,
-                             gatys={"iterations": 4, "tolerance": 0})  # fmt: skip
+        # The stream samples the job every 0.25 s: long enough a job to be seen optimising.
+        job = client.stylize(CONTENT, STYLE, method="gatys", size=128, style_size=128,
+                             gatys={"iterations": 80, "tolerance": 0})  # fmt: skip
         done = remote.follow(client, job, stages.append)
 
     assert done.succeeded, done.error
-    assert any(e.stage == "optimise" and e.total == 4 for e in stages), stages
+    assert any(e.stage == "optimise" and e.total == 80 for e in stages), stages
     fractions = [e.fraction for e in stages]
     assert fractions == sorted(fractions) and stages[-1] == ProgressEvent("done", 1.0)
 
