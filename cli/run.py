@@ -162,7 +162,9 @@ def _run_one(args: argparse.Namespace) -> int:
                 "with the Python client or curl (POST /stylize), or run it here",
                 field="server",
             )
-        return run_video(args, Path(args.content), [Path(s) for s in args.styles], output)
+        return run_video(
+            args, Path(args.content), [Path(s) for s in args.styles], output, style_fields(args)
+        )
     refuse_video_options(args)
     if output.is_dir() or args.output.endswith(("/", os.sep)):
         raise InvalidParameter(
@@ -249,6 +251,11 @@ def _raw_params(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
     """The parameters as ``models.params.parse_params`` (and the API) take them."""
     gatys = {k: v for k, v in (("iterations", args.iterations), ("max_seconds", args.max_seconds),
              ("init", args.init), ("optimizer", args.optimizer), ("seed", args.seed)) if v is not None}  # fmt: skip
+    return {**style_fields(args), "format": fmt, "quality": args.quality, "gatys": gatys}
+
+
+def style_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The fields an image and a video run share, as the parameter parsers take them."""
     return {
         "method": args.method,
         "alpha": args.alpha,
@@ -256,7 +263,4 @@ def _raw_params(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
         "style_weights": args.style_weights,
         "size": args.size or None,
         "style_size": args.style_size or None,
-        "format": fmt,
-        "quality": args.quality,
-        "gatys": gatys,
     }

@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType, TracebackType
+from typing import Any
 
 from cli.progress import ProgressBars
 from models.errors import InvalidParameter
@@ -68,7 +69,13 @@ def refuse_video_options(args: argparse.Namespace) -> None:
         )
 
 
-def run_video(args: argparse.Namespace, content: Path, styles: list[Path], output: Path) -> int:
+def run_video(
+    args: argparse.Namespace,
+    content: Path,
+    styles: list[Path],
+    output: Path,
+    style_fields: dict[str, Any],
+) -> int:
     """``stylize run`` for a video CONTENT: frames stream through the engine into OUT."""
     from models import runtime, weights
     from models.images import load_image, load_mask
@@ -82,16 +89,7 @@ def run_video(args: argparse.Namespace, content: Path, styles: list[Path], outpu
             ".gif, or --format",
             field="output",
         )
-    values = {
-        "method": args.method,
-        "alpha": args.alpha,
-        "preserve_color": args.preserve_color,
-        "style_weights": args.style_weights,
-        "size": args.size or None,
-        "style_size": args.style_size or None,
-        "format": format,
-        "temporal": args.temporal,
-    }
+    values = {**style_fields, "format": format, "temporal": args.temporal}
     params, video = parse_job_params({k: v for k, v in values.items() if v is not None},
                                      video=True)  # fmt: skip
     style_images = [load_image(p, field=f"style[{i}]") for i, p in enumerate(styles)]
