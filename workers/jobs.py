@@ -19,7 +19,6 @@ import dataclasses
 import functools
 import hashlib
 import logging
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,6 +43,7 @@ from models.types import ProgressCallback, ProgressEvent, StylizeResult
 from models.video.stylize import stylize_video
 from workers.engine import Engine, PreparedStyles, current_engine
 from workers.progress import CancelFlag, ProgressReporter
+from workers.scratch import scratch_folder
 
 log = logging.getLogger("stylize.worker")
 
@@ -255,7 +255,7 @@ def _stylize_video(
     """Run a video job: Redis → file → engine → file → Redis (staged for this run)."""
     spec, params = record.spec, record.spec.params
     read = _reader(store)
-    with tempfile.TemporaryDirectory(prefix="stylize-video-") as folder:
+    with scratch_folder() as folder:
         source, output = Path(folder) / "content", Path(folder) / f"result.{video.params.format}"
         progress.update(stage="download")
         with open(source, "wb") as file:

@@ -66,6 +66,7 @@ from contract.jobs import METHODS_OF_QUEUE
 from contract.keys import Keys, QueueKind
 from contract.settings import Settings, connect_redis
 from workers.jobs import JobFailed
+from workers.scratch import process_exists, sweep_orphans
 from workers.webhooks import start_delivery_threads
 
 log = logging.getLogger("stylize.worker")
@@ -82,6 +83,7 @@ def run_worker(
     ``FIRST_RETRY`` seconds, then twice as long each time up to ``MAX_RETRY``."""
     from workers.engine import load_engine
 
+    sweep_orphans()  # video scratch folders of workers killed on this host
     connection = connect_redis(settings)
     start_delivery_threads(settings, connection)  # webhooks go out while the engine loads
     served = list(dict.fromkeys(method for kind in kinds for method in METHODS_OF_QUEUE[kind]))
@@ -237,7 +239,7 @@ class StylizeWorker(SimpleWorker):
         by a process of this host that is gone, or silent for longer than a lease."""
         pid = int(registered.get(b"pid", b"0") or 0)
         here = registered.get(b"hostname", b"").decode() == self.hostname
-        if here and (pid == os.getpid() or not _process_exists(pid)):
+        if here and (pid == os.getpid() or not process_exists(pid)):
             return True
         heartbeat = registered.get(b"last_heartbeat")
         return heartbeat is None or now() - utcparse(heartbeat.decode()) > timedelta(
@@ -307,18 +309,6 @@ class StylizeWorker(SimpleWorker):
         with _LeaseKeeper(self, job, execution):
             self.perform_job(job, queue, execution)
         self.set_state(WorkerStatus.IDLE)
-
-
-def _process_exists(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class _LeaseKeeper:
