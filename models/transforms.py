@@ -160,42 +160,29 @@ class RunningMoments:
     """``moments`` of the columns of several (C, Nᵢ) matrices, added one at a time: the
     statistics of a whole image seen band by band (``models/poster.py``).
 
-    Products are centred on the first matrix's mean, a shift close to the final mean, so
-    the float64 correction at the end (Σ(x−s)(x−s)ᵀ − n·δδᵀ, δ = μ − s) is a small one.
+    Each piece's own moments are combined at the end by the parallel-axis rule (Chan et
+    al. 1979): scatter = Σ scatterᵢ + Σ nᵢ·(μᵢ − μ)(μᵢ − μ)ᵀ, every term centred, so no
+    precision is lost to a large mean.
     """
 
     def __init__(self) -> None:
-        self.n = 0
-        self.shift: torch.Tensor | None = None  # (C, 1), float64
-        self.sum: torch.Tensor | None = None  # Σ(x − shift), (C, 1), float64
-        self.products: torch.Tensor | None = None  # Σ(x − shift)(x − shift)ᵀ, (C, C), float64
+        self.pieces: list[tuple[int, torch.Tensor, torch.Tensor]] = []  # n, mean, scatter
 
     def add(self, feature: torch.Tensor) -> None:
-        c, n = feature.shape
-        if n == 0:
-            return
-        if self.shift is None:
-            self.shift = feature.mean(dim=1, keepdim=True).to(torch.float64)
-            self.sum = torch.zeros_like(self.shift)
-            self.products = torch.zeros(c, c, dtype=torch.float64, device=feature.device)
-        assert self.sum is not None and self.products is not None
-        shift = self.shift.to(feature.dtype)
-        for chunk in feature.split(CHUNK, dim=1):
-            centred = chunk - shift
-            self.sum += centred.sum(dim=1, keepdim=True, dtype=torch.float64)
-            self.products += (centred @ centred.T).to(torch.float64)
-        self.n += n
+        n = feature.shape[1]
+        if n:
+            mean, covariance, _ = moments(feature)
+            self.pieces.append((n, mean, covariance * max(n - 1, 1)))
 
     def result(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Mean (C, 1), covariance (C, C, over N − 1), variance (C, 1, over N), as ``moments``."""
-        assert self.shift is not None and self.sum is not None and self.products is not None
-        delta = self.sum / self.n
-        scatter = self.products - self.n * (delta @ delta.T)
-        return (
-            self.shift + delta,
-            scatter / max(self.n - 1, 1),
-            scatter.diagonal().unsqueeze(1) / self.n,
+        total = sum(n for n, _, _ in self.pieces)
+        mean = sum(n * m for n, m, _ in self.pieces) / total
+        scatter = sum(
+            s + n * ((m - mean) @ (m - mean).T)  # type: ignore[operator]
+            for n, m, s in self.pieces
         )
+        return mean, scatter / max(total - 1, 1), scatter.diagonal().unsqueeze(1) / total
 
 
 def whiten(content: torch.Tensor, stats: Covariance | None = None) -> torch.Tensor:
