@@ -145,7 +145,7 @@ def _banded_step(
                 kept = feature.new_empty(shape).contiguous(memory_format=torch.channels_last)
         if kept is not None:
             kept[:, :, top // stride : bottom // stride] = interior
-    del feature, interior
+        del feature, interior  # before the next band's: one band's maps alive at a time
     stats = Covariance.from_moments(*moments.result())
     level_styles = [s.levels[step.level] for s in styles]
     affine = transform_map(None, step.transform, level_styles, weights, stats)
@@ -161,6 +161,7 @@ def _banded_step(
             feature = encoder(padded[:, :, low:high])
         band = decode_map(decoder, feature, affine)
         out[:, :, top:bottom] = band[:, :, top - low : bottom - low].clamp(0, 1)
+        del feature, band
     return crop(out, size)
 
 
