@@ -18,8 +18,9 @@ Then, against the straight output (``bench/quality.py``'s measures, real VGG-19)
 - style distance and relative Gram error at the poster's scale: the output downsampled to
   1024 px (the print seen whole), and at its own scale: the mean over four 512-px tiles
   taken at native resolution;
-- a seam check: a crop across the first band boundary of the shallow steps, straight
-  (left) and poster (right) side by side, 2× enlarged (``seam_*.png``), and the mean
+- a seam check at the first band boundary of level 1 and of level 2 (at its own side,
+  scaled to the poster's): a crop across it, straight (left) and poster (right) side by
+  side, 2× enlarged (``seam_<config>_row<r>.png``), and the mean
   absolute difference between the two rows either side of the boundary against the
   same measure on the rows around it (1.0 = the boundary row is like any other).
 
@@ -118,7 +119,8 @@ def seam_ratio(straight, poster, row: int) -> tuple[float, float]:  # noqa: ANN0
 def seam_crop(straight, poster, row: int, config: str) -> Path:  # noqa: ANN001
     from PIL import Image, ImageDraw
 
-    box = (1024, row - 96, 1024 + 192, row + 96)
+    left_edge = straight.size[0] // 2 - 96
+    box = (left_edge, row - 96, left_edge + 192, row + 96)
     left, right = straight.crop(box), poster.crop(box)
     sheet = Image.new("RGB", (2 * 2 * 192 + 8, 2 * 192), "white")
     sheet.paste(left.resize((384, 384), Image.NEAREST), (0, 0))
@@ -126,7 +128,7 @@ def seam_crop(straight, poster, row: int, config: str) -> Path:  # noqa: ANN001
     draw = ImageDraw.Draw(sheet)
     for x0 in (0, 392):  # ticks at the boundary row, outside the picture's middle
         draw.line([(x0, 192), (x0 + 12, 192)], fill="red", width=1)
-    path = OUT / f"seam_{config.replace(':', '_')}.png"
+    path = OUT / f"seam_{config.replace(':', '_')}_row{row}.png"
     sheet.save(path)
     return path
 
@@ -205,14 +207,18 @@ def main() -> None:
 
     scores = score(rows, args.style)
     straight = Image.open(rows["straight"]["path"]).convert("RGB")
-    width = straight.size[0]
-    boundary = poster._bands(straight.size[1], 1, poster.BAND_PIXELS // width)[0][1]
+    width, height = straight.size
+    level2 = poster.SHALLOW_SIDES.get(2, height)
+    boundaries = [
+        poster._bands(height, 1, poster.BAND_PIXELS // width)[0][1],
+        poster._bands(level2, 2, poster.BAND_PIXELS // level2)[0][1] * height // level2,
+    ]
     base = scores["straight"]
     print(f"\ncontent {args.content} × style {args.style}, longest side {args.side}\n")
     print(
         "| configuration | time (s) | CPU time (s) | peak RSS (MB) | style @1024 (vs straight)"
-        " | Gram @1024 | style, native tiles (vs straight) | seam ratio at row "
-        f"{boundary} (straight's) | seam crop |"
+        " | Gram @1024 | style, native tiles (vs straight) | seam ratio at rows "
+        f"{' / '.join(map(str, boundaries))} (straight's) | seam crops |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for name, row in rows.items():
@@ -220,9 +226,11 @@ def main() -> None:
         seam, crop = "–", "–"
         if name != "straight":
             image = Image.open(row["path"]).convert("RGB")
-            ours, theirs = seam_ratio(straight, image, boundary)
-            seam = f"{ours:.2f} ({theirs:.2f})"
-            crop = str(seam_crop(straight, image, boundary, name).relative_to(ROOT))
+            ratios = [seam_ratio(straight, image, r) for r in boundaries]
+            seam = " / ".join(f"{ours:.2f} ({theirs:.2f})" for ours, theirs in ratios)
+            crop = ", ".join(
+                str(seam_crop(straight, image, r, name).relative_to(ROOT)) for r in boundaries
+            )
         print(
             f"| {name} | {row['seconds']:.1f} | {row['cpu_seconds']:.1f} | "
             f"{row['peak_rss_mb']:.0f} | {s['style_1024']:.3f} "

@@ -113,7 +113,11 @@ def compare(
     )
     peer = MicroAST(stylizer.device)
     print(f"device {stylizer.device}, {torch.get_num_threads()} threads, median of {repeat} jobs")
-    print("(engine time, style encoded per job unless cached, interleaved; × = / MicroAST)\n")
+    print(
+        "(engine time, style encoded per job unless cached, interleaved; × = the median over"
+        " jobs of the time over MicroAST's on the same job: a pair runs back to back, so a"
+        " shared host's load swings cancel)\n"
+    )
     columns = [*variants, *(f"{name} (cached style)" for name in variants if cached), PEER]
     print("| longest side | " + " | ".join(columns) + " |")
     print("|---|" + "---|" * len(columns))
@@ -135,12 +139,11 @@ def compare(
                 method(content, style)
                 if i:
                     times[name].append(time.perf_counter() - started)
-        medians = {name: statistics.median(t) for name, t in times.items()}
-        print(
-            f"| {size} | "
-            + " | ".join(f"{m:.3f} ({m / medians[PEER]:.2f}×)" for m in medians.values())
-            + " |"
-        )
+        cells = []
+        for t in times.values():
+            ratio = statistics.median(a / b for a, b in zip(t, times[PEER], strict=True))
+            cells.append(f"{statistics.median(t):.3f} ({ratio:.2f}×)")
+        print(f"| {size} | " + " | ".join(cells) + " |")
 
 
 def _cached_method(stylizer, variant, size: int, styles: list):  # noqa: ANN001, ANN202
