@@ -18,6 +18,10 @@ nothing, encodes the style and stylizes (the engine call with a new style per jo
 our variants (``bench/quality.py``'s ``--variant`` syntax) and MicroAST:
 
     python bench/speed.py --ab wct "wct+detail=cd16x:4w,2w,1w;detail=2:0.5" --sizes 512 1024
+
+``--cached`` adds, per variant, a column with the style's features encoded before the
+clock starts (a worker's style cache); MicroAST has no such split, its column always
+encodes the style.
 """
 
 import argparse
@@ -84,49 +88,78 @@ def measure(
     }
 
 
-def compare(specs: list[str], sizes: list[int], repeat: int, device: str | None) -> None:
+def compare(
+    specs: list[str], sizes: list[int], repeat: int, device: str | None, cached: bool = False
+) -> None:
     """Median engine time per configuration and size, interleaved, with MicroAST."""
     sys.path.insert(0, str(ROOT))
     import torch
 
     from bench.quality import PEER, MicroAST, Variant, our_method, parse_variant
+    from models import runtime
     from models.cascade import RECIPES
     from models.images import load_image, resize_longest
     from models.stylizer import Stylizer
 
+    runtime.configure()  # as a worker does
     stylizer = Stylizer(device=device)
     contents = [load_image(p) for p in sorted((SHARED / "testdata/content").iterdir())]
-    styles = [load_image(p) for p in sorted((SHARED / "testdata/style").iterdir())]
+    # The style at the default style_size, as a client gets it.
+    styles = [
+        resize_longest(load_image(p), 512) for p in sorted((SHARED / "testdata/style").iterdir())
+    ]
     variants = dict(
         parse_variant(spec) if "=" in spec else (spec, Variant(RECIPES[spec])) for spec in specs
     )
     peer = MicroAST(stylizer.device)
     print(f"device {stylizer.device}, {torch.get_num_threads()} threads, median of {repeat} jobs")
-    print("(engine time, style encoded per job, configurations interleaved)\n")
-    print("| longest side | " + " | ".join([*variants, PEER]) + " |")
-    print("|---|" + "---|" * (len(variants) + 1))
+    print(
+        "(engine time, style encoded per job unless cached, interleaved; × = the median over"
+        " jobs of the time over MicroAST's on the same job: a pair runs back to back, so a"
+        " shared host's load swings cancel)\n"
+    )
+    columns = [*variants, *(f"{name} (cached style)" for name in variants if cached), PEER]
+    print("| longest side | " + " | ".join(columns) + " |")
+    print("|---|" + "---|" * len(columns))
     for size in sizes:
         methods = {  # the style at the default style_size, as a client gets it
             name: our_method(stylizer, replace(v, style_size=v.style_size or 512), size)
             for name, v in variants.items()
         }
+        if cached:
+            for name, v in variants.items():
+                methods[f"{name} (cached style)"] = _cached_method(stylizer, v, size, styles)
         times: dict[str, list[float]] = {name: [] for name in [*methods, PEER]}
         for i in range(repeat + 1):  # the first round warms up and is dropped
             content = resize_longest(contents[i % len(contents)], size)
-            style = resize_longest(styles[i % len(styles)], 512)
+            style = styles[i % len(styles)]
             order = [*methods.items(), (PEER, peer)]
             for name, method in order if i % 2 else reversed(order):
                 started = time.perf_counter()
                 method(content, style)
                 if i:
                     times[name].append(time.perf_counter() - started)
-        medians = {name: statistics.median(t) for name, t in times.items()}
-        first = next(iter(medians.values()))
-        print(
-            f"| {size} | "
-            + " | ".join(f"{m:.3f} ({m / first:.2f}×)" for m in medians.values())
-            + " |"
-        )
+        cells = []
+        for t in times.values():
+            ratio = statistics.median(a / b for a, b in zip(t, times[PEER], strict=True))
+            cells.append(f"{statistics.median(t):.3f} ({ratio:.2f}×)")
+        print(f"| {size} | " + " | ".join(cells) + " |")
+
+
+def _cached_method(stylizer, variant, size: int, styles: list):  # noqa: ANN001, ANN202
+    """Our ``variant`` with each of ``styles`` encoded before the clock starts."""
+    from models.params import StyleParams
+
+    params = StyleParams(alpha=variant.alpha, size=size, style_size=variant.style_size or 512)
+    features = {
+        id(s): stylizer.encode_style(s, params.style_size, "wct", recipe=variant.recipe)
+        for s in styles
+    }
+
+    def run(content, style):  # noqa: ANN001, ANN202
+        return stylizer.stylize(content, [features[id(style)]], params, recipe=variant.recipe).image
+
+    return run
 
 
 def main() -> None:
@@ -141,10 +174,13 @@ def main() -> None:
         "--style-size", type=int, default=None, help="style longest side (default: StyleParams')"
     )
     parser.add_argument("--ab", nargs="+", help="configurations to compare interleaved")
+    parser.add_argument(
+        "--cached", action="store_true", help="with --ab: also each variant with a cached style"
+    )
     parser.add_argument("--one", nargs=2, metavar=("METHOD", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.ab:
-        compare(args.ab, args.sizes, args.repeat, args.device)
+        compare(args.ab, args.sizes, args.repeat, args.device, args.cached)
         return
     if args.one:
         print(

@@ -24,13 +24,15 @@ from models.errors import Canceled, InvalidParameter
 from models.networks import cd16x, vgg
 from models.tensors import crop, pad_to_multiple, to_tensor
 from models.transforms import (
+    AffineMap,
     Covariance,
-    adaptive_instance_normalization,
+    adaptive_instance_normalization_map,
     blend,
+    calc_mean_std,
     flatten,
-    optimal_transport,
+    optimal_transport_map,
     unflatten,
-    whiten_color_transform,
+    whiten_color_map,
 )
 from models.types import CancelCheck, ProgressCallback, ProgressEvent
 
@@ -216,8 +218,16 @@ def run_cascade(
         if content_stats is not None and level_regions is None:
             stats = content_stats(i, step.level, flatten(feature))
         level_styles = [s.levels[step.level] for s in styles]
-        target = transform(feature, step.transform, level_styles, weights, level_regions, stats)
-        x = networks.decoders[key](blend(target, feature, alpha * step.strength)).clamp(0, 1)
+        x = decode(
+            networks.decoders[key],
+            feature,
+            step.transform,
+            level_styles,
+            weights,
+            alpha * step.strength,
+            level_regions,
+            stats,
+        ).clamp(0, 1)
         if recipe.detail is not None and i == recipe.detail_after % len(recipe.steps):
             x = recipe.detail(x, content)
         if step_output is not None:
@@ -232,6 +242,36 @@ def run_cascade(
     return crop(x, size)
 
 
+def decode(
+    decoder: nn.Module,
+    feature: torch.Tensor,
+    kind: Transform,
+    styles: Sequence[LevelStyle],
+    weights: Sequence[float],
+    alpha: float,
+    regions: torch.Tensor | None = None,
+    stats: Covariance | None = None,
+) -> torch.Tensor:
+    """decoder(blend(transform(feature), feature, alpha)), the image of one cascade step.
+
+    Without regions the transform and the blend are one ``AffineMap``, which the compressed
+    decoders fold into their first conv: the transformed (C, H, W) map is never written.
+    """
+    if regions is not None:
+        target = transform(feature, kind, styles, weights, regions, stats)
+        return decoder(blend(target, feature, alpha))
+    return decode_map(
+        decoder, feature, transform_map(flatten(feature), kind, styles, weights, stats).blend(alpha)
+    )
+
+
+def decode_map(decoder: nn.Module, feature: torch.Tensor, affine: AffineMap) -> torch.Tensor:
+    """decoder(affine(feature)); folded into the first conv where the decoder allows it."""
+    if isinstance(decoder, cd16x.CompressedDecoder):
+        return decoder(feature, (affine.matrix, affine.shift))
+    return decoder(unflatten(affine(flatten(feature)), feature))
+
+
 def transform(
     feature: torch.Tensor,
     kind: Transform,
@@ -244,33 +284,38 @@ def transform(
     assigned by region. ``stats`` replaces the content's own statistics (not with regions:
     each region's statistics are its own, as in the AdaIN paper's §7)."""
     f = flatten(feature)
-    if regions is not None:
-        out = f.clone()
-        index = regions.flatten()
-        for i, s in enumerate(styles):
-            picked = index == i
-            if picked.sum() >= 2:
-                out[:, picked] = _apply(kind, f[:, picked], s, None)
-        return unflatten(out, feature)
-    if len(styles) == 1:
-        return unflatten(_apply(kind, f, styles[0], stats), feature)  # not 1.0 · x + 0
-    if stats is None and kind in ("wct", "ot"):
-        stats = Covariance.of(f)  # once for all styles
-    mixed = sum(
-        w * _apply(kind, f, s, stats) for w, s in zip(weights, styles, strict=True) if w > 0
-    )
-    return unflatten(mixed, feature)
+    if regions is None:
+        return unflatten(transform_map(f, kind, styles, weights, stats)(f), feature)
+    out = f.clone()
+    index = regions.flatten()
+    for i, s in enumerate(styles):
+        picked = index == i
+        if picked.sum() >= 2:
+            region = f[:, picked]
+            out[:, picked] = transform_map(region, kind, [s], [1.0])(region)
+    return unflatten(out, feature)
 
 
-def _apply(
-    kind: Transform, f: torch.Tensor, style: LevelStyle, stats: Covariance | None
-) -> torch.Tensor:
+def transform_map(
+    f: torch.Tensor | None,
+    kind: Transform,
+    styles: Sequence[LevelStyle],
+    weights: Sequence[float],
+    stats: Covariance | None = None,
+) -> AffineMap:
+    """The transform of (C, N) ``f`` toward ``styles`` mixed by ``weights``, as one map;
+    the content's statistics (``stats``, or ``f``'s own) are computed once for all styles.
+    ``f`` may be None when ``stats`` is given."""
+    if stats is None:
+        assert f is not None, "transform_map needs the features or their statistics"
     if kind == "adain":
-        mean, std = (t.to(f) for t in stats.mean_std()) if stats is not None else (None, None)
-        return adaptive_instance_normalization(f, style.mean.to(f), style.std.to(f), mean, std)
-    if kind == "ot":
-        return optimal_transport(f, style.covariance, stats)
-    return whiten_color_transform(f, style.covariance, stats)
+        mean, std = stats.mean_std() if stats is not None else calc_mean_std(f)  # type: ignore[arg-type]
+        maps = [adaptive_instance_normalization_map(mean, std, s.mean, s.std) for s in styles]
+    else:
+        stats = stats or Covariance.of(f)  # type: ignore[arg-type]
+        build = optimal_transport_map if kind == "ot" else whiten_color_map
+        maps = [build(s.covariance, stats) for s in styles]
+    return maps[0] if len(maps) == 1 else AffineMap.mix(maps, weights)
 
 
 def regions_from_mask(

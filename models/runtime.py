@@ -13,10 +13,12 @@ memory in its heap makes every job after the first reuse the same pages. The pri
 the process keeps its peak footprint (which a worker reaches on its first large job
 anyway), it does not hand memory back to the OS between jobs.
 
-Jobs above ``LARGE_JOB_PIXELS`` (rare: 4096-px posters) are the exception, see
-``large_job``: kept memory fragments at that scale (a 4096×3072 job peaked at 7.8 GB,
-then 9.0 GB on the next), so for them big blocks go back to ``mmap`` (peak 4.4 GB,
-about 1.7× slower) and all free memory is handed back to the OS when the job ends.
+Jobs above ``LARGE_JOB_PIXELS`` are the exception, see ``large_job``: run whole, kept
+memory fragments at that scale (a 4096×3072 job peaked at 7.8 GB, then 9.0 GB on the
+next), so for them big blocks go back to ``mmap`` (peak 4.4 GB, about 1.7× slower).
+A poster (``models/poster.py``) works in bands whose blocks repeat in size, so it keeps
+the heap (with ``mmap`` its two threads queued on the kernel's page-fault lock: 25 s
+instead of 14 s). Either way all free memory goes back to the OS when the job ends.
 """
 
 import contextlib
@@ -81,14 +83,16 @@ def memory_kept() -> bool:
 
 
 @contextlib.contextmanager
-def large_job(pixels: int) -> Iterator[None]:
+def large_job(pixels: int, *, banded: bool = False) -> Iterator[None]:
     """Around one job of ``pixels`` pixels: above ``LARGE_JOB_PIXELS``, while memory is
-    kept, let blocks ≥ 32 MB use ``mmap`` during the job and trim the heap after it."""
+    kept, trim the heap after the job and, unless it is ``banded`` (a poster), let blocks
+    ≥ 32 MB use ``mmap`` during it."""
     if not _done or _libc is None or pixels <= LARGE_JOB_PIXELS:
         yield
         return
-    _libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX)
-    _libc.mallopt(_M_MMAP_MAX, _MMAP_MAX_DEFAULT)
+    if not banded:
+        _libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX)
+        _libc.mallopt(_M_MMAP_MAX, _MMAP_MAX_DEFAULT)
     try:
         yield
     finally:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import torch
 from PIL import Image
 
-from models import gatys, runtime
+from models import gatys, poster, runtime
 from models.cascade import (
     RECIPES,
     ContentStats,
@@ -122,7 +122,10 @@ class Stylizer:
         features = self._style_features(styles, params, recipe, progress)
 
         # 3. The method itself, on the content's pixels.
-        with runtime.large_job(content_image.width * content_image.height):
+        pixels = content_image.width * content_image.height
+        plain = mask is None and content_stats is None and step_output is None
+        as_poster = plain and self._is_poster(pixels, params.method, recipe)
+        with runtime.large_job(pixels, banded=as_poster):
             x = to_tensor(content_image, self.device)
             regions = None
             if mask is not None:
@@ -136,11 +139,18 @@ class Stylizer:
                 )  # fmt: skip
                 del x, regions
                 return result
-            out = run_cascade(
-                self.networks, x, self.recipe(params.method, recipe), features, weights,
-                regions, params.alpha, progress=progress, should_cancel=should_cancel,
-                content_stats=content_stats, step_output=step_output,
-            )  # fmt: skip
+            cascade_recipe = self.recipe(params.method, recipe)
+            if as_poster:
+                out = poster.run_poster(
+                    self.networks, x, cascade_recipe, features, weights, params.alpha,
+                    progress=progress, should_cancel=should_cancel,
+                )  # fmt: skip
+            else:
+                out = run_cascade(
+                    self.networks, x, cascade_recipe, features, weights, regions,
+                    params.alpha, progress=progress, should_cancel=should_cancel,
+                    content_stats=content_stats, step_output=step_output,
+                )  # fmt: skip
 
             # 4. Colour and pixels.
             if params.preserve_color:
@@ -150,6 +160,15 @@ class Stylizer:
         if progress:
             progress(ProgressEvent("done", 1.0))
         return StylizeResult(image, time.perf_counter() - started)
+
+    def _is_poster(self, pixels: int, method: str, override: Recipe | None) -> bool:
+        """Above ``poster.POSTER_PIXELS`` a plain cascade job (the caller checks: no mask,
+        no per-frame hooks) runs as a poster (``models/poster.py``): deep levels at screen
+        size, shallow ones in bands. The others keep the whole-image cascade and its
+        larger memory."""
+        if method == "gatys" or pixels <= poster.POSTER_PIXELS:
+            return False
+        return poster.fits(self.recipe(method, override))
 
     def _style_features(
         self,

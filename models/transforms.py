@@ -10,8 +10,14 @@ image, because every transform here is a statistic over positions. ``flatten`` a
   ``colorize`` imposes the style's covariance and mean.
 - Optimal transport between Gaussians: ``optimal_transport``, the same target
   statistics as WCT reached by the smallest move of the content's features.
+
+Once the content's statistics are known, each of them is one affine map per position
+(``AffineMap``); the cascade folds that map into the decoder's first convolution instead
+of writing the transformed features out (``models/cascade.py``).
 """
 
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -22,6 +28,23 @@ EPS = 1e-5
 EIGEN_FLOOR = 1e-5
 # Columns per float64 chunk when summing statistics (bounds memory on huge images).
 CHUNK = 1 << 18
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Run the C×C algebra (eigendecompositions, products of 24–128-wide matrices) on one
+    thread. Two threads buy nothing at this size and, on a shared host, each parallel
+    region waits for a thread the OS has descheduled: a 128×128 ``eigh`` took 2 ms on
+    one thread and 10–20 ms (up to 1.3 s) on two under load 4."""
+    threads = torch.get_num_threads()
+    if threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def flatten(feature: torch.Tensor) -> torch.Tensor:
@@ -104,10 +127,11 @@ class Covariance:
         decomposed exactly as one image's are.
         """
         c = covariance.shape[0]
-        cov = covariance + EPS * torch.eye(c, dtype=covariance.dtype, device=covariance.device)
-        values, vectors = torch.linalg.eigh(cov)
-        keep = values > values.max().clamp_min(EPS) * EIGEN_FLOOR
-        return cls(mean, values[keep], vectors[:, keep], variance)
+        with one_thread():
+            cov = covariance + EPS * torch.eye(c, dtype=covariance.dtype, device=covariance.device)
+            values, vectors = torch.linalg.eigh(cov)
+            keep = values > values.max().clamp_min(EPS) * EIGEN_FLOOR
+            return cls(mean, values[keep], vectors[:, keep], variance)
 
     def matrix(self, power: float) -> torch.Tensor:
         """E · diag(λ^power) · Eᵀ, e.g. power −½ to whiten, +½ to colour."""
@@ -132,6 +156,35 @@ def moments(feature: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Te
     return mean, cov / max(n - 1, 1), cov.diagonal().unsqueeze(1) / max(n, 1)
 
 
+class RunningMoments:
+    """``moments`` of the columns of several (C, Nᵢ) matrices, added one at a time: the
+    statistics of a whole image seen band by band (``models/poster.py``).
+
+    Each piece's own moments are combined at the end by the parallel-axis rule (Chan et
+    al. 1979): scatter = Σ scatterᵢ + Σ nᵢ·(μᵢ − μ)(μᵢ − μ)ᵀ, every term centred, so no
+    precision is lost to a large mean.
+    """
+
+    def __init__(self) -> None:
+        self.pieces: list[tuple[int, torch.Tensor, torch.Tensor]] = []  # n, mean, scatter
+
+    def add(self, feature: torch.Tensor) -> None:
+        n = feature.shape[1]
+        if n:
+            mean, covariance, _ = moments(feature)
+            self.pieces.append((n, mean, covariance * max(n - 1, 1)))
+
+    def result(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Mean (C, 1), covariance (C, C, over N − 1), variance (C, 1, over N), as ``moments``."""
+        total = sum(n for n, _, _ in self.pieces)
+        mean = sum(n * m for n, m, _ in self.pieces) / total
+        scatter = sum(
+            s + n * ((m - mean) @ (m - mean).T)  # type: ignore[operator]
+            for n, m, s in self.pieces
+        )
+        return mean, scatter / max(total - 1, 1), scatter.diagonal().unsqueeze(1) / total
+
+
 def whiten(content: torch.Tensor, stats: Covariance | None = None) -> torch.Tensor:
     """Decorrelate (C, N) content features to identity covariance (float64 out)."""
     stats = stats or Covariance.of(content)
@@ -143,6 +196,70 @@ def colorize(whitened: torch.Tensor, style: Covariance) -> torch.Tensor:
     return style.matrix(0.5) @ whitened + style.mean
 
 
+@dataclass(frozen=True)
+class AffineMap:
+    """x ↦ M·x + b at every position: M (C, C), b (C, 1), float64.
+
+    With the content's statistics fixed, AdaIN, WCT and OT are each such a map, and so is
+    any weighted sum of them (several styles) or a blend with the identity (alpha), so a
+    level's whole transform is one map, built once on C×C matrices.
+    """
+
+    matrix: torch.Tensor
+    shift: torch.Tensor
+
+    @classmethod
+    def centred(
+        cls, matrix: torch.Tensor, content_mean: torch.Tensor, style_mean: torch.Tensor
+    ) -> "AffineMap":
+        """M·(x − μc) + μs."""
+        return cls(matrix, style_mean - matrix @ content_mean)
+
+    def __call__(self, content: torch.Tensor) -> torch.Tensor:
+        """Apply to (C, N) ``content``, in its own dtype."""
+        # Computed as (N, C) = Xᵀ·Mᵀ + bᵀ: for channels-last features Xᵀ is the memory's
+        # own order, so neither input nor output is copied (``unflatten`` sees the layout).
+        out = torch.addmm(
+            self.shift.T.to(content.dtype), content.T, self.matrix.T.to(content.dtype)
+        )
+        return out.T
+
+    def blend(self, alpha: float) -> "AffineMap":
+        """α·map(x) + (1 − α)·x, the ``blend`` of the map's output with its input."""
+        if alpha == 1.0:
+            return self
+        eye = torch.eye(self.matrix.shape[0], dtype=self.matrix.dtype, device=self.matrix.device)
+        return AffineMap(alpha * self.matrix + (1.0 - alpha) * eye, alpha * self.shift)
+
+    @staticmethod
+    def mix(maps: Sequence["AffineMap"], weights: Sequence[float]) -> "AffineMap":
+        """Σ wᵢ·mapᵢ(x): styles interpolated by weight."""
+        pairs = [(w, m) for w, m in zip(weights, maps, strict=True) if w > 0]
+        if len(pairs) == 1 and pairs[0][0] == 1.0:
+            return pairs[0][1]
+        return AffineMap(
+            sum(w * m.matrix for w, m in pairs),  # type: ignore[arg-type]
+            sum(w * m.shift for w, m in pairs),  # type: ignore[arg-type]
+        )
+
+
+def adaptive_instance_normalization_map(
+    content_mean: torch.Tensor,
+    content_std: torch.Tensor,
+    style_mean: torch.Tensor,
+    style_std: torch.Tensor,
+) -> AffineMap:
+    """AdaIN as a map: diag(σ(y)/σ(x)), centred on μ(x) → μ(y); all (C, 1)."""
+    scale = (style_std.double() / content_std.double()).flatten()
+    return AffineMap.centred(torch.diag(scale), content_mean.double(), style_mean.double())
+
+
+def whiten_color_map(style: Covariance, stats: Covariance) -> AffineMap:
+    """WCT as a map: colorize ∘ whiten = Σs^½·Σc^-½, centred on μc → μs."""
+    with one_thread():
+        return AffineMap.centred(style.matrix(0.5) @ stats.matrix(-0.5), stats.mean, style.mean)
+
+
 def whiten_color_transform(
     content: torch.Tensor, style: Covariance, stats: Covariance | None = None
 ) -> torch.Tensor:
@@ -152,13 +269,10 @@ def whiten_color_transform(
     shift; only that product touches the N columns, in the features' own dtype. Same
     result as ``colorize(whiten(x))`` to float32 precision, at a fraction of the memory.
     """
-    stats = stats or Covariance.of(content)
-    return _affine(content, style.matrix(0.5) @ stats.matrix(-0.5), stats.mean, style.mean)
+    return whiten_color_map(style, stats or Covariance.of(content))(content)
 
 
-def optimal_transport(
-    content: torch.Tensor, style: Covariance, stats: Covariance | None = None
-) -> torch.Tensor:
+def optimal_transport_map(style: Covariance, stats: Covariance) -> AffineMap:
     """The optimal-transport (Monge) map between the content's and the style's Gaussians.
 
     T(x) = A·(x − μc) + μs with A = Σc^-½ (Σc^½ Σs Σc^½)^½ Σc^-½ (closed form for Gaussians;
@@ -167,27 +281,20 @@ def optimal_transport(
     definite, the one that moves the features least (in mean squared distance); WCT's
     Σs^½·Σc^-½ adds a rotation. Same cost as WCT plus one C×C eigendecomposition.
     """
-    stats = stats or Covariance.of(content)
-    root = stats.matrix(0.5)
-    middle = root @ style.matrix(1.0) @ root
-    values, vectors = torch.linalg.eigh((middle + middle.T) / 2)
-    middle_root = (vectors * values.clamp_min(0).sqrt()) @ vectors.T
-    inverse_root = stats.matrix(-0.5)
-    return _affine(content, inverse_root @ middle_root @ inverse_root, stats.mean, style.mean)
+    with one_thread():
+        root = stats.matrix(0.5)
+        middle = root @ style.matrix(1.0) @ root
+        values, vectors = torch.linalg.eigh((middle + middle.T) / 2)
+        middle_root = (vectors * values.clamp_min(0).sqrt()) @ vectors.T
+        inverse_root = stats.matrix(-0.5)
+        return AffineMap.centred(inverse_root @ middle_root @ inverse_root, stats.mean, style.mean)
 
 
-def _affine(
-    content: torch.Tensor,
-    matrix: torch.Tensor,
-    content_mean: torch.Tensor,
-    style_mean: torch.Tensor,
+def optimal_transport(
+    content: torch.Tensor, style: Covariance, stats: Covariance | None = None
 ) -> torch.Tensor:
-    """M·(x − μc) + μs for (C, N) ``content``, with M (C, C) built in float64."""
-    shift = style_mean - matrix @ content_mean
-    # Computed as (N, C) = Xᵀ·Mᵀ + shiftᵀ: for channels-last features Xᵀ is the memory's
-    # own order, so neither input nor output is copied (``unflatten`` sees the layout).
-    out = torch.addmm(shift.T.to(content.dtype), content.T, matrix.T.to(content.dtype))
-    return out.T
+    """``optimal_transport_map`` applied to (C, N) ``content``, in its dtype."""
+    return optimal_transport_map(style, stats or Covariance.of(content))(content)
 
 
 def blend(stylized: torch.Tensor, content: torch.Tensor, alpha: float) -> torch.Tensor:

@@ -15,7 +15,7 @@ that layout with these narrow (16–128 channel) maps, and every op here keeps i
 import torch
 from torch import nn
 
-from models.networks.layers import conv3x3, max_pool2, upsample2_reflect_pad1
+from models.networks.layers import conv3x3, fold_affine, max_pool2, upsample2_reflect_pad1
 
 LEVELS = (1, 2, 3, 4, 5)
 # (name, in, out) per 3×3 conv, in forward order; "pool" marks a 2×2 max-pool.
@@ -122,10 +122,16 @@ class CompressedDecoder(nn.Module):
         for name, cin, cout in convs:
             self.add_module(name, nn.Conv2d(cout, cin if name != "conv11" else 3, 3))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, affine: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> torch.Tensor:
+        """Decode ``x``; ``affine`` = (M, b) decodes M·x + b instead, M folded into the
+        first conv (``fold_affine``) so that the transformed features are never written."""
         padded = False
-        for name in self.order:
-            x = conv3x3(x, getattr(self, name), relu=name != "conv11", padded=padded)
+        for i, name in enumerate(self.order):
+            conv = getattr(self, name)
+            params = fold_affine(conv, *affine) if i == 0 and affine is not None else None
+            x = conv3x3(x, conv, relu=name != "conv11", padded=padded, params=params)
             # After conv51/41/31/21: nearest ×2, upsampled straight into the next pad.
             padded = name in ("conv51", "conv41", "conv31", "conv21")
             if padded:

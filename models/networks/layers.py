@@ -30,29 +30,53 @@ _FUSED = _fused_relu_conv_available()
 
 
 def conv3x3(
-    x: torch.Tensor, conv: nn.Conv2d, *, relu: bool = True, padded: bool = False
+    x: torch.Tensor,
+    conv: nn.Conv2d,
+    *,
+    relu: bool = True,
+    padded: bool = False,
+    params: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
-    """``relu(conv(reflect_pad1(x)))``; ``padded=True`` when ``x`` already carries its pad."""
+    """``relu(conv(reflect_pad1(x)))``; ``padded=True`` when ``x`` already carries its pad.
+
+    ``params``: (weight, bias) to use instead of ``conv``'s (``fold_affine``'s output).
+    """
     if not padded:
         x = reflect_pad1(x)
-    if relu and _can_fuse(x, conv):
+    weight, bias = params if params is not None else (conv.weight, conv.bias)
+    if relu and _can_fuse(x, weight):
         return torch.ops.mkldnn._convolution_pointwise(
-            x, conv.weight, conv.bias, [0, 0], [1, 1], [1, 1], 1, "relu", [], ""
+            x, weight, bias, [0, 0], [1, 1], [1, 1], 1, "relu", [], ""
         )
-    out = conv(x)
+    out = F.conv2d(x, weight, bias)
     return F.relu_(out) if relu else out
 
 
-def _can_fuse(x: torch.Tensor, conv: nn.Conv2d) -> bool:
+def _can_fuse(x: torch.Tensor, weight: torch.Tensor) -> bool:
     # The fused op has no autograd formula: Gatys differentiates through the encoders.
-    needs_grad = torch.is_grad_enabled() and (x.requires_grad or conv.weight.requires_grad)
+    needs_grad = torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)
     return (
         _FUSED
         and not needs_grad
         and x.device.type == "cpu"
         and x.dtype == torch.float32
-        and conv.weight.dtype == torch.float32
+        and weight.dtype == torch.float32
     )
+
+
+def fold_affine(
+    conv: nn.Conv2d, matrix: torch.Tensor, shift: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(weight, bias) of ``conv ∘ (x ↦ M·x + b)``, M (Cin, Cin) and b (Cin, 1).
+
+    Exact up to rounding for a reflection-padded conv: a per-pixel affine map commutes
+    with the padding. Lets a feature transform ride on the next convolution instead of
+    costing a pass of its own over the (C, H, W) map.
+    """
+    w = conv.weight.to(matrix.dtype)
+    weight = torch.einsum("ojkl,ji->oikl", w, matrix)
+    bias = conv.bias.to(matrix.dtype) + torch.einsum("ojkl,j->o", w, shift[:, 0])
+    return weight.to(conv.weight), bias.to(conv.bias)
 
 
 def max_pool2(x: torch.Tensor) -> torch.Tensor:

@@ -6,13 +6,18 @@ from models.stylizer import Stylizer
 from models.tensors import to_tensor
 from models.transforms import (
     CHUNK,
+    AffineMap,
     Covariance,
+    RunningMoments,
     adaptive_instance_normalization,
     calc_mean_std,
     colorize,
     flatten,
+    moments,
     optimal_transport,
+    optimal_transport_map,
     whiten,
+    whiten_color_map,
     whiten_color_transform,
 )
 
@@ -117,3 +122,29 @@ def test_optimal_transport_moves_the_features_less_than_wct(stylizer, photo, pai
         for name, transform in (("ot", optimal_transport), ("wct", whiten_color_transform))
     }
     assert moved["ot"] < 0.97 * moved["wct"]  # 0.94 measured: OT is the least move
+
+
+def test_running_moments_over_pieces_equal_the_moments_of_the_whole():
+    # Pieces of different sizes, one longer than a chunk, and a large offset.
+    x = torch.randn(24, CHUNK + 5000, dtype=torch.float32) * 2 + 50
+    running = RunningMoments()
+    for piece in x.split([1000, CHUNK, 4000], dim=1):
+        running.add(piece)
+    for got, expected in zip(running.result(), moments(x), strict=True):
+        torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-5)
+
+
+def test_a_transform_as_an_affine_map_blends_and_mixes_like_its_outputs(stylizer, photo, painting):
+    content = _features(stylizer, photo, 2).float()
+    style = Covariance.of(_features(stylizer, painting, 2))
+    stats = Covariance.of(content)
+    wct, ot = whiten_color_map(style, stats), optimal_transport_map(style, stats)
+    torch.testing.assert_close(
+        wct.blend(0.3)(content), 0.3 * wct(content) + 0.7 * content, atol=1e-4, rtol=1e-4
+    )
+    torch.testing.assert_close(
+        AffineMap.mix([wct, ot], [0.25, 0.75])(content),
+        0.25 * wct(content) + 0.75 * ot(content),
+        atol=1e-4,
+        rtol=1e-4,
+    )

@@ -1,0 +1,65 @@
+"""Posters: bands give the whole image's result, and the front door takes the poster path
+by size alone."""
+
+import numpy as np
+import pytest
+import torch
+
+from models import poster
+from models.cascade import RECIPES, Recipe, encode_style, run_cascade
+from models.params import StyleParams
+from models.tensors import to_tensor
+
+
+@pytest.mark.parametrize("feature_bytes", [poster.FEATURE_BYTES, 0])  # kept, encoded again
+def test_shallow_steps_in_bands_equal_the_whole_image_run(
+    stylizer, load, painting, monkeypatch, feature_bytes
+):
+    monkeypatch.setattr(poster, "FEATURE_BYTES", feature_bytes)
+    # 160 rows (a multiple of every stride) in bands of ~24 rows: seven band boundaries.
+    x = to_tensor(load("content/cornell.jpg", 240))[..., :160, :]
+    recipe = Recipe("cd16x", RECIPES["wct"].steps[1:])  # levels 2 and 1: no pyramid
+    style = encode_style(stylizer.networks, painting, recipe)
+    with torch.inference_mode():
+        whole = run_cascade(stylizer.networks, x, recipe, [style], [1.0], None, 0.8)
+        bands = poster.run_poster(
+            stylizer.networks, x, recipe, [style], [1.0], 0.8, band_pixels=24 * x.shape[-1]
+        )
+    torch.testing.assert_close(bands, whole, atol=2e-4, rtol=0)
+
+
+def test_band_bounds_are_stride_aligned_and_cover_every_row():
+    bands = poster._bands(1000, 2, 96)
+    assert bands[0][0] == 0 and bands[-1][1] == 1000
+    for (_, bottom, _, _), (top, _, low, _) in zip(bands, bands[1:], strict=False):
+        assert bottom == top and top % 2 == 0 and low % 2 == 0
+        assert top - low == poster.HALO * 2
+
+
+def test_a_content_above_the_poster_threshold_takes_the_poster_path(
+    stylizer, photo, painting, monkeypatch
+):
+    calls = []
+    run_poster = poster.run_poster
+
+    def spy(*args, **kwargs):
+        calls.append(args[1].shape)
+        return run_poster(*args, **kwargs, deep_side=64)
+
+    monkeypatch.setattr(poster, "POSTER_PIXELS", 100 * 100)
+    monkeypatch.setattr(poster, "run_poster", spy)
+    result = stylizer.stylize(photo, [painting], StyleParams(size=None))
+    assert calls and result.image.size == photo.size
+    assert np.asarray(result.image).std() > 10  # a picture, not a flat fill
+
+
+def test_a_poster_with_a_mask_keeps_the_whole_image_cascade(
+    stylizer, photo, painting, sketch, monkeypatch
+):
+    from PIL import Image
+
+    monkeypatch.setattr(poster, "POSTER_PIXELS", 100 * 100)
+    monkeypatch.setattr(poster, "run_poster", lambda *a, **k: (_ for _ in ()).throw(AssertionError))
+    mask = Image.linear_gradient("L").resize(photo.size)
+    result = stylizer.stylize(photo, [painting, sketch], StyleParams(size=None), mask=mask)
+    assert result.image.size == photo.size
