@@ -45,6 +45,11 @@ class Step:
     level: int
     transform: Transform
     strength: float = 1.0
+    # OT only: lift the style's weak covariance directions toward the content's
+    # (``transforms.softened_covariance``), 0 = the style's covariance exactly.
+    soften: float = 0.0
+    # The decoder's ×2 upsampling (cd16x only): "bilinear" leaves no block grid.
+    upsample: cd16x.Upsample = "nearest"
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,10 @@ class Recipe:
     # after the last step by default; earlier, the shallower steps re-stylize it.
     detail: DetailTransfer | None = None
     detail_after: int = -1
+
+    def __post_init__(self) -> None:
+        if self.family != "cd16x" and any(s.upsample != "nearest" for s in self.steps):
+            raise ValueError(f"{self.family} decoders upsample nearest only")
 
     @property
     def levels(self) -> tuple[int, ...]:
@@ -216,8 +225,15 @@ def run_cascade(
         if content_stats is not None and level_regions is None:
             stats = content_stats(i, step.level, flatten(feature))
         level_styles = [s.levels[step.level] for s in styles]
-        target = transform(feature, step.transform, level_styles, weights, level_regions, stats)
-        x = networks.decoders[key](blend(target, feature, alpha * step.strength)).clamp(0, 1)
+        target = transform(
+            feature, step.transform, level_styles, weights, level_regions, stats, step.soften
+        )
+        decoded = blend(target, feature, alpha * step.strength)
+        if step.upsample == "nearest":
+            x = networks.decoders[key](decoded)
+        else:
+            x = networks.decoders[key](decoded, upsample=step.upsample)
+        x = x.clamp(0, 1)
         if recipe.detail is not None and i == recipe.detail_after % len(recipe.steps):
             x = recipe.detail(x, content)
         if step_output is not None:
@@ -239,6 +255,7 @@ def transform(
     weights: Sequence[float],
     regions: torch.Tensor | None = None,
     stats: Covariance | None = None,
+    soften: float = 0.0,
 ) -> torch.Tensor:
     """AdaIN, WCT or OT of (1, C, H, W) ``feature`` toward each style, blended by weight or
     assigned by region. ``stats`` replaces the content's own statistics (not with regions:
@@ -250,26 +267,26 @@ def transform(
         for i, s in enumerate(styles):
             picked = index == i
             if picked.sum() >= 2:
-                out[:, picked] = _apply(kind, f[:, picked], s, None)
+                out[:, picked] = _apply(kind, f[:, picked], s, None, soften)
         return unflatten(out, feature)
     if len(styles) == 1:
-        return unflatten(_apply(kind, f, styles[0], stats), feature)  # not 1.0 · x + 0
+        return unflatten(_apply(kind, f, styles[0], stats, soften), feature)  # not 1.0 · x + 0
     if stats is None and kind in ("wct", "ot"):
         stats = Covariance.of(f)  # once for all styles
     mixed = sum(
-        w * _apply(kind, f, s, stats) for w, s in zip(weights, styles, strict=True) if w > 0
+        w * _apply(kind, f, s, stats, soften) for w, s in zip(weights, styles, strict=True) if w > 0
     )
     return unflatten(mixed, feature)
 
 
 def _apply(
-    kind: Transform, f: torch.Tensor, style: LevelStyle, stats: Covariance | None
+    kind: Transform, f: torch.Tensor, style: LevelStyle, stats: Covariance | None, soften: float
 ) -> torch.Tensor:
     if kind == "adain":
         mean, std = (t.to(f) for t in stats.mean_std()) if stats is not None else (None, None)
         return adaptive_instance_normalization(f, style.mean.to(f), style.std.to(f), mean, std)
     if kind == "ot":
-        return optimal_transport(f, style.covariance, stats)
+        return optimal_transport(f, style.covariance, stats, soften)
     return whiten_color_transform(f, style.covariance, stats)
 
 

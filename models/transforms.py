@@ -157,7 +157,10 @@ def whiten_color_transform(
 
 
 def optimal_transport(
-    content: torch.Tensor, style: Covariance, stats: Covariance | None = None
+    content: torch.Tensor,
+    style: Covariance,
+    stats: Covariance | None = None,
+    soften: float = 0.0,
 ) -> torch.Tensor:
     """The optimal-transport (Monge) map between the content's and the style's Gaussians.
 
@@ -166,14 +169,34 @@ def optimal_transport(
     style's covariance exactly, but A is the one such map that is symmetric positive
     definite, the one that moves the features least (in mean squared distance); WCT's
     Σs^½·Σc^-½ adds a rotation. Same cost as WCT plus one C×C eigendecomposition.
+
+    ``soften`` β in [0, 1] aims at ``softened_covariance(Σs, Σc, β)`` instead of Σs.
     """
     stats = stats or Covariance.of(content)
     root = stats.matrix(0.5)
-    middle = root @ style.matrix(1.0) @ root
+    target = style.matrix(1.0)
+    if soften > 0:
+        target = softened_covariance(target, stats.matrix(1.0), soften)
+    middle = root @ target @ root
     values, vectors = torch.linalg.eigh((middle + middle.T) / 2)
     middle_root = (vectors * values.clamp_min(0).sqrt()) @ vectors.T
     inverse_root = stats.matrix(-0.5)
     return _affine(content, inverse_root @ middle_root @ inverse_root, stats.mean, style.mean)
+
+
+def softened_covariance(style: torch.Tensor, content: torch.Tensor, soften: float) -> torch.Tensor:
+    """Σs with its weak directions lifted toward the content's variance along them.
+
+    In Σs's eigenbasis (λᵢ, eᵢ), λᵢ ← λᵢ + β·max(0, eᵢᵀΣc eᵢ − λᵢ). A flat, few-colour
+    style has a nearly low-rank covariance: mapped onto it, the photo's variation along
+    the missing directions is squashed and only blotches of the style's colours remain.
+    Lifting only those directions gives some of the photo's shading back and leaves the
+    style's strong directions, its palette and strokes, as they are. (C, C) float64.
+    """
+    values, vectors = torch.linalg.eigh(style)
+    along = ((content @ vectors) * vectors).sum(dim=0)  # eᵢᵀΣc eᵢ
+    values = values + soften * (along - values).clamp_min(0)
+    return (vectors * values) @ vectors.T
 
 
 def _affine(
