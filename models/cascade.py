@@ -79,16 +79,25 @@ def cascade(transform: Transform, levels: Sequence[int]) -> tuple[Step, ...]:
     return tuple(Step(level, transform) for level in levels)
 
 
-# - wct (the default): whitening and colouring at relu4_1, 2_1 and 1_1, full strength,
-#   with the optimal-transport colouring (``transforms.optimal_transport``, the symmetric
-#   map to the style's covariance) instead of Li et al.'s, which adds a rotation: the same
-#   target statistics reached by a smaller move keep more of the photo (bench/RESULTS.md).
-#   Level 4 carries colour and the large strokes, level 2 restores edges and fine
-#   texture, level 1 fixes colour at the pixel. Level 5's decoder reconstructs at 18.7 dB
-#   and leaves ripples the shallow levels cannot undo; level 3 costs a quarter more time.
+# - wct (the default): whitening and colouring at relu4_1 and 2_1 with the optimal-
+#   transport map (``transforms.optimal_transport``, the symmetric map to the style's
+#   covariance: the same target statistics as Li et al.'s colouring, reached by a smaller
+#   move), then AdaIN at relu1_1. Level 4 carries colour and the large strokes, level 2
+#   restores edges and fine texture, level 1 fixes colour at the pixel; AdaIN there
+#   leaves the pixel-level correlations to the photo (10 % less Gram error on the
+#   tuning pairs). A quarter of the photo's fine luminance band goes back in after
+#   level 4, and levels 2 and 1 re-stylize it: the cheapest way found to keep the
+#   photo's structure (SSIM) per unit of style lost (bench/RESULTS.md). Level 5's
+#   decoder reconstructs at 18.7 dB and leaves ripples the shallow levels cannot undo;
+#   level 3 costs a quarter more time.
 # - adain: AdaIN 4→1, the gentle, most content-preserving look.
 RECIPES: dict[str, Recipe] = {
-    "wct": Recipe("cd16x", cascade("ot", (4, 2, 1))),
+    "wct": Recipe(
+        "cd16x",
+        (Step(4, "ot"), Step(2, "ot"), Step(1, "adain")),
+        detail=DetailTransfer(sigma=1.0, strength=0.25),
+        detail_after=0,
+    ),
     "adain": Recipe("cd16x", cascade("adain", (4, 3, 2, 1))),
 }
 
