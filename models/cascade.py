@@ -48,7 +48,8 @@ class Step:
     # OT only: lift the style's weak covariance directions toward the content's
     # (``transforms.softened_covariance``), 0 = the style's covariance exactly.
     soften: float = 0.0
-    # The decoder's ×2 upsampling (cd16x only): "bilinear" leaves no block grid.
+    # The decoder's ×2 upsampling (cd16x only): "bilinear" leaves no block grid, but
+    # the weights were trained with nearest and blur under it (bench/RESULTS.md).
     upsample: cd16x.Upsample = "nearest"
 
 
@@ -237,11 +238,11 @@ def run_cascade(
         target = transform(
             feature, step.transform, level_styles, weights, level_regions, stats, step.soften
         )
-        decoded = blend(target, feature, alpha * step.strength)
-        if step.upsample == "nearest":
-            x = networks.decoders[key](decoded)
+        blended = blend(target, feature, alpha * step.strength)
+        if step.upsample == "nearest":  # the only mode the VGG decoders take
+            x = networks.decoders[key](blended)
         else:
-            x = networks.decoders[key](decoded, upsample=step.upsample)
+            x = networks.decoders[key](blended, upsample=step.upsample)
         x = x.clamp(0, 1)
         if recipe.detail is not None and i == recipe.detail_after % len(recipe.steps):
             x = recipe.detail(x, content)
