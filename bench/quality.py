@@ -33,7 +33,9 @@ A ``--variant`` is ``name=family:steps[;option...]``: steps as ``4w,2a0.5`` (lev
 a = AdaIN, o = optimal transport, optional strength); options ``detail=σ:strength[:keep]``
 (models/detail.py), ``after=i`` (apply it after step i, default the last),
 ``guided=radius:eps:weight`` (guided filter, bench only),
-``alpha=a``, ``style=N`` (style longest side).
+``alpha=a``, ``style=N`` (style longest side), ``soften=β[:levels]`` (OT steps,
+``transforms.softened_covariance``), ``bilinear`` or ``bilinear=4:2`` (the decoders'
+upsampling, at every step or at the steps of these levels).
 """
 
 import argparse
@@ -43,7 +45,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -190,7 +192,7 @@ class Variant:
 
 
 def parse_variant(text: str) -> tuple[str, Variant]:
-    """``name=family:4w,2a0.5[;detail=σ:s:keep][;guided=r:eps:w][;alpha=a][;style=N]``."""
+    """``name=family:4w,2a0.5[;detail=σ:s:keep][;guided=r:eps:w][;alpha=a][;style=N]...``."""
     name, spec = text.split("=", 1)
     cascade, *options = spec.split(";")
     family, steps = cascade.split(":", 1)
@@ -201,6 +203,9 @@ def parse_variant(text: str) -> tuple[str, Variant]:
     )
     detail, fields = None, {}
     for option in options:
+        if option == "bilinear":  # every step
+            parsed = tuple(replace(s, upsample="bilinear") for s in parsed)
+            continue
         key, value = option.split("=", 1)
         numbers = [float(v) for v in value.split(":")]
         if key == "detail":
@@ -213,6 +218,16 @@ def parse_variant(text: str) -> tuple[str, Variant]:
             fields["alpha"] = numbers[0]
         elif key == "style":
             fields["style_size"] = int(numbers[0])
+        elif key == "bilinear":  # the steps at these levels
+            parsed = tuple(
+                replace(s, upsample="bilinear") if s.level in numbers else s for s in parsed
+            )
+        elif key == "soften":  # on every OT step, or on those at the levels listed after β
+            levels = numbers[1:] or [s.level for s in parsed]
+            parsed = tuple(
+                replace(s, soften=numbers[0]) if s.transform == "ot" and s.level in levels else s
+                for s in parsed
+            )
         else:
             raise ValueError(f"unknown variant option {key!r}")
     after = fields.pop("detail_after", -1)

@@ -47,6 +47,12 @@ class Step:
     level: int
     transform: Transform
     strength: float = 1.0
+    # OT only: lift the style's weak covariance directions toward the content's
+    # (``transforms.softened_covariance``), 0 = the style's covariance exactly.
+    soften: float = 0.0
+    # The decoder's ×2 upsampling (cd16x only): "bilinear" leaves no block grid, but
+    # the weights were trained with nearest and blur under it (bench/RESULTS.md).
+    upsample: cd16x.Upsample = "nearest"
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,10 @@ class Recipe:
     # after the last step by default; earlier, the shallower steps re-stylize it.
     detail: DetailTransfer | None = None
     detail_after: int = -1
+
+    def __post_init__(self) -> None:
+        if self.family != "cd16x" and any(s.upsample != "nearest" for s in self.steps):
+            raise ValueError(f"{self.family} decoders upsample nearest only")
 
     @property
     def levels(self) -> tuple[int, ...]:
@@ -72,16 +82,25 @@ def cascade(transform: Transform, levels: Sequence[int]) -> tuple[Step, ...]:
     return tuple(Step(level, transform) for level in levels)
 
 
-# - wct (the default): whitening and colouring at relu4_1, 2_1 and 1_1, full strength,
-#   with the optimal-transport colouring (``transforms.optimal_transport``, the symmetric
-#   map to the style's covariance) instead of Li et al.'s, which adds a rotation: the same
-#   target statistics reached by a smaller move keep more of the photo (bench/RESULTS.md).
-#   Level 4 carries colour and the large strokes, level 2 restores edges and fine
-#   texture, level 1 fixes colour at the pixel. Level 5's decoder reconstructs at 18.7 dB
-#   and leaves ripples the shallow levels cannot undo; level 3 costs a quarter more time.
+# - wct (the default): whitening and colouring at relu4_1 and 2_1 with the optimal-
+#   transport map (``transforms.optimal_transport``, the symmetric map to the style's
+#   covariance: the same target statistics as Li et al.'s colouring, reached by a smaller
+#   move), then AdaIN at relu1_1. Level 4 carries colour and the large strokes, level 2
+#   restores edges and fine texture, level 1 fixes colour at the pixel; AdaIN there
+#   leaves the pixel-level correlations to the photo (10 % less Gram error on the
+#   tuning pairs). A quarter of the photo's fine luminance band goes back in after
+#   level 4, and levels 2 and 1 re-stylize it: the cheapest way found to keep the
+#   photo's structure (SSIM) per unit of style lost (bench/RESULTS.md). Level 5's
+#   decoder reconstructs at 18.7 dB and leaves ripples the shallow levels cannot undo;
+#   level 3 costs a quarter more time.
 # - adain: AdaIN 4→1, the gentle, most content-preserving look.
 RECIPES: dict[str, Recipe] = {
-    "wct": Recipe("cd16x", cascade("ot", (4, 2, 1))),
+    "wct": Recipe(
+        "cd16x",
+        (Step(4, "ot"), Step(2, "ot"), Step(1, "adain")),
+        detail=DetailTransfer(sigma=1.0, strength=0.25),
+        detail_after=0,
+    ),
     "adain": Recipe("cd16x", cascade("adain", (4, 3, 2, 1))),
 }
 
@@ -227,6 +246,8 @@ def run_cascade(
             alpha * step.strength,
             level_regions,
             stats,
+            soften=step.soften,
+            upsample=step.upsample,
         ).clamp(0, 1)
         if recipe.detail is not None and i == recipe.detail_after % len(recipe.steps):
             x = recipe.detail(x, content)
@@ -251,6 +272,9 @@ def decode(
     alpha: float,
     regions: torch.Tensor | None = None,
     stats: Covariance | None = None,
+    *,
+    soften: float = 0.0,
+    upsample: cd16x.Upsample = "nearest",
 ) -> torch.Tensor:
     """decoder(blend(transform(feature), feature, alpha)), the image of one cascade step.
 
@@ -258,18 +282,35 @@ def decode(
     decoders fold into their first conv: the transformed (C, H, W) map is never written.
     """
     if regions is not None:
-        target = transform(feature, kind, styles, weights, regions, stats)
-        return decoder(blend(target, feature, alpha))
-    return decode_map(
-        decoder, feature, transform_map(flatten(feature), kind, styles, weights, stats).blend(alpha)
-    )
+        target = transform(feature, kind, styles, weights, regions, stats, soften)
+        return _decoded(decoder, blend(target, feature, alpha), None, upsample)
+    affine = transform_map(flatten(feature), kind, styles, weights, stats, soften).blend(alpha)
+    return decode_map(decoder, feature, affine, upsample)
 
 
-def decode_map(decoder: nn.Module, feature: torch.Tensor, affine: AffineMap) -> torch.Tensor:
+def decode_map(
+    decoder: nn.Module,
+    feature: torch.Tensor,
+    affine: AffineMap,
+    upsample: cd16x.Upsample = "nearest",
+) -> torch.Tensor:
     """decoder(affine(feature)); folded into the first conv where the decoder allows it."""
     if isinstance(decoder, cd16x.CompressedDecoder):
-        return decoder(feature, (affine.matrix, affine.shift))
-    return decoder(unflatten(affine(flatten(feature)), feature))
+        return _decoded(decoder, feature, (affine.matrix, affine.shift), upsample)
+    return _decoded(decoder, unflatten(affine(flatten(feature)), feature), None, upsample)
+
+
+def _decoded(
+    decoder: nn.Module,
+    feature: torch.Tensor,
+    affine: tuple[torch.Tensor, torch.Tensor] | None,
+    upsample: cd16x.Upsample,
+) -> torch.Tensor:
+    """The compressed decoders take the upsampling and a folded map; the VGG ones
+    neither (``Recipe`` refuses bilinear for them)."""
+    if isinstance(decoder, cd16x.CompressedDecoder):
+        return decoder(feature, affine, upsample)
+    return decoder(feature)
 
 
 def transform(
@@ -279,20 +320,21 @@ def transform(
     weights: Sequence[float],
     regions: torch.Tensor | None = None,
     stats: Covariance | None = None,
+    soften: float = 0.0,
 ) -> torch.Tensor:
     """AdaIN, WCT or OT of (1, C, H, W) ``feature`` toward each style, blended by weight or
     assigned by region. ``stats`` replaces the content's own statistics (not with regions:
     each region's statistics are its own, as in the AdaIN paper's §7)."""
     f = flatten(feature)
     if regions is None:
-        return unflatten(transform_map(f, kind, styles, weights, stats)(f), feature)
+        return unflatten(transform_map(f, kind, styles, weights, stats, soften)(f), feature)
     out = f.clone()
     index = regions.flatten()
     for i, s in enumerate(styles):
         picked = index == i
         if picked.sum() >= 2:
             region = f[:, picked]
-            out[:, picked] = transform_map(region, kind, [s], [1.0])(region)
+            out[:, picked] = transform_map(region, kind, [s], [1.0], soften=soften)(region)
     return unflatten(out, feature)
 
 
@@ -302,10 +344,12 @@ def transform_map(
     styles: Sequence[LevelStyle],
     weights: Sequence[float],
     stats: Covariance | None = None,
+    soften: float = 0.0,
 ) -> AffineMap:
     """The transform of (C, N) ``f`` toward ``styles`` mixed by ``weights``, as one map;
     the content's statistics (``stats``, or ``f``'s own) are computed once for all styles.
-    ``f`` may be None when ``stats`` is given."""
+    ``f`` may be None when ``stats`` is given. ``soften``: OT only, see
+    ``transforms.optimal_transport_map``."""
     if stats is None:
         assert f is not None, "transform_map needs the features or their statistics"
     if kind == "adain":
@@ -313,8 +357,10 @@ def transform_map(
         maps = [adaptive_instance_normalization_map(mean, std, s.mean, s.std) for s in styles]
     else:
         stats = stats or Covariance.of(f)  # type: ignore[arg-type]
-        build = optimal_transport_map if kind == "ot" else whiten_color_map
-        maps = [build(s.covariance, stats) for s in styles]
+        if kind == "ot":
+            maps = [optimal_transport_map(s.covariance, stats, soften) for s in styles]
+        else:
+            maps = [whiten_color_map(s.covariance, stats) for s in styles]
     return maps[0] if len(maps) == 1 else AffineMap.mix(maps, weights)
 
 

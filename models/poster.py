@@ -53,9 +53,12 @@ FEATURE_BYTES = 512 * 2**20
 
 def fits(recipe: Recipe) -> bool:
     """Whether ``recipe`` can run as a poster: its deep steps all come before its shallow
-    ones (coarse to fine, as every recipe here) and it has no detail transfer."""
+    ones (coarse to fine, as every recipe here), and its detail transfer, if any, follows
+    a deep step (it then runs on the deep steps' image, as in a screen-sized job)."""
     deep = [step.level >= DEEP_LEVEL for step in recipe.steps]
-    return recipe.detail is None and deep == sorted(deep, reverse=True)
+    if deep != sorted(deep, reverse=True):
+        return False
+    return recipe.detail is None or deep[recipe.detail_after % len(deep)]
 
 
 @torch.inference_mode()
@@ -87,8 +90,12 @@ def run_poster(
 
     if deep:
         small = downsample(x, deep_side)
+        deep_recipe = Recipe(recipe.family, deep)
+        if recipe.detail is not None:  # after a deep step: ``fits`` checked
+            after = recipe.detail_after % len(steps)
+            deep_recipe = Recipe(recipe.family, deep, recipe.detail, after)
         image = run_cascade(
-            networks, small, Recipe(recipe.family, deep), styles, weights, None, alpha,
+            networks, small, deep_recipe, styles, weights, None, alpha,
             should_cancel=should_cancel,
         )  # fmt: skip
         x = upsample(image, x.shape[-2:])

@@ -272,7 +272,7 @@ def whiten_color_transform(
     return whiten_color_map(style, stats or Covariance.of(content))(content)
 
 
-def optimal_transport_map(style: Covariance, stats: Covariance) -> AffineMap:
+def optimal_transport_map(style: Covariance, stats: Covariance, soften: float = 0.0) -> AffineMap:
     """The optimal-transport (Monge) map between the content's and the style's Gaussians.
 
     T(x) = A·(x − μc) + μs with A = Σc^-½ (Σc^½ Σs Σc^½)^½ Σc^-½ (closed form for Gaussians;
@@ -280,21 +280,44 @@ def optimal_transport_map(style: Covariance, stats: Covariance) -> AffineMap:
     style's covariance exactly, but A is the one such map that is symmetric positive
     definite, the one that moves the features least (in mean squared distance); WCT's
     Σs^½·Σc^-½ adds a rotation. Same cost as WCT plus one C×C eigendecomposition.
+
+    ``soften`` β in [0, 1] aims at ``softened_covariance(Σs, Σc, β)`` instead of Σs.
     """
     with one_thread():
         root = stats.matrix(0.5)
-        middle = root @ style.matrix(1.0) @ root
+        target = style.matrix(1.0)
+        if soften > 0:
+            target = softened_covariance(target, stats.matrix(1.0), soften)
+        middle = root @ target @ root
         values, vectors = torch.linalg.eigh((middle + middle.T) / 2)
         middle_root = (vectors * values.clamp_min(0).sqrt()) @ vectors.T
         inverse_root = stats.matrix(-0.5)
         return AffineMap.centred(inverse_root @ middle_root @ inverse_root, stats.mean, style.mean)
 
 
+def softened_covariance(style: torch.Tensor, content: torch.Tensor, soften: float) -> torch.Tensor:
+    """Σs with its weak directions lifted toward the content's variance along them.
+
+    In Σs's eigenbasis (λᵢ, eᵢ), λᵢ ← λᵢ + β·max(0, eᵢᵀΣc eᵢ − λᵢ). A flat, few-colour
+    style has a nearly low-rank covariance: mapped onto it, the photo's variation along
+    the missing directions is squashed and only blotches of the style's colours remain.
+    Lifting only those directions gives some of the photo's shading back and leaves the
+    style's strong directions, its palette and strokes, as they are. (C, C) float64.
+    """
+    values, vectors = torch.linalg.eigh(style)
+    along = ((content @ vectors) * vectors).sum(dim=0)  # eᵢᵀΣc eᵢ
+    values = values + soften * (along - values).clamp_min(0)
+    return (vectors * values) @ vectors.T
+
+
 def optimal_transport(
-    content: torch.Tensor, style: Covariance, stats: Covariance | None = None
+    content: torch.Tensor,
+    style: Covariance,
+    stats: Covariance | None = None,
+    soften: float = 0.0,
 ) -> torch.Tensor:
     """``optimal_transport_map`` applied to (C, N) ``content``, in its dtype."""
-    return optimal_transport_map(style, stats or Covariance.of(content))(content)
+    return optimal_transport_map(style, stats or Covariance.of(content), soften)(content)
 
 
 def blend(stylized: torch.Tensor, content: torch.Tensor, alpha: float) -> torch.Tensor:

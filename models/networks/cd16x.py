@@ -12,10 +12,20 @@ as index 0 of the normalised VGG. The networks are meant to run channels-last (t
 that layout with these narrow (16–128 channel) maps, and every op here keeps it.
 """
 
+from typing import Literal
+
 import torch
 from torch import nn
 
-from models.networks.layers import conv3x3, fold_affine, max_pool2, upsample2_reflect_pad1
+from models.networks.layers import (
+    conv3x3,
+    fold_affine,
+    max_pool2,
+    upsample2_bilinear_reflect_pad1,
+    upsample2_reflect_pad1,
+)
+
+Upsample = Literal["nearest", "bilinear"]
 
 LEVELS = (1, 2, 3, 4, 5)
 # (name, in, out) per 3×3 conv, in forward order; "pool" marks a 2×2 max-pool.
@@ -106,9 +116,11 @@ def _width(level: int) -> int:
 
 
 class CompressedDecoder(nn.Module):
-    """Compressed relu{level}_1 features → RGB, nearest ×2 upsampling after conv51/41/31/21.
+    """Compressed relu{level}_1 features → RGB, ×2 upsampling after conv51/41/31/21.
 
-    The last conv has no ReLU; callers clamp the image to [0, 1].
+    The decoders were trained with nearest upsampling; ``upsample="bilinear"`` runs the
+    same weights with bilinear, which leaves no block grid in flat areas. The last conv
+    has no ReLU; callers clamp the image to [0, 1].
     """
 
     def __init__(self, level: int) -> None:
@@ -123,17 +135,21 @@ class CompressedDecoder(nn.Module):
             self.add_module(name, nn.Conv2d(cout, cin if name != "conv11" else 3, 3))
 
     def forward(
-        self, x: torch.Tensor, affine: tuple[torch.Tensor, torch.Tensor] | None = None
+        self,
+        x: torch.Tensor,
+        affine: tuple[torch.Tensor, torch.Tensor] | None = None,
+        upsample: Upsample = "nearest",
     ) -> torch.Tensor:
         """Decode ``x``; ``affine`` = (M, b) decodes M·x + b instead, M folded into the
         first conv (``fold_affine``) so that the transformed features are never written."""
+        grow = upsample2_bilinear_reflect_pad1 if upsample == "bilinear" else upsample2_reflect_pad1
         padded = False
         for i, name in enumerate(self.order):
             conv = getattr(self, name)
             params = fold_affine(conv, *affine) if i == 0 and affine is not None else None
             x = conv3x3(x, conv, relu=name != "conv11", padded=padded, params=params)
-            # After conv51/41/31/21: nearest ×2, upsampled straight into the next pad.
+            # After conv51/41/31/21: ×2, upsampled straight into the next pad.
             padded = name in ("conv51", "conv41", "conv31", "conv21")
             if padded:
-                x = upsample2_reflect_pad1(x)
+                x = grow(x)
         return x

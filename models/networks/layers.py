@@ -105,6 +105,16 @@ def upsample2_reflect_pad1(x: torch.Tensor) -> torch.Tensor:
     return fill_reflect_border(out)
 
 
+def upsample2_bilinear_reflect_pad1(x: torch.Tensor) -> torch.Tensor:
+    """``reflect_pad1(F.interpolate(x, scale_factor=2, mode="bilinear"))``, half-pixel centres.
+
+    Nearest ×2 repeats each pixel into a 2×2 block; the compressed decoders do not fully
+    smooth those blocks out, and after three of them a faint 8-px grid shows in flat areas
+    (sky, bokeh). Bilinear interpolation leaves no blocks to smooth.
+    """
+    return reflect_pad1(F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False))
+
+
 def reflect_pad1(x: torch.Tensor) -> torch.Tensor:
     """``F.pad(x, (1, 1, 1, 1), mode="reflect")`` for (N, C, H ≥ 2, W ≥ 2), kept channels-last.
 

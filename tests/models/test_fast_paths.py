@@ -11,7 +11,13 @@ from torch.nn import functional as F
 
 from models import runtime, weights
 from models.networks import cd16x
-from models.networks.layers import conv3x3, max_pool2, reflect_pad1, upsample2_reflect_pad1
+from models.networks.layers import (
+    conv3x3,
+    max_pool2,
+    reflect_pad1,
+    upsample2_bilinear_reflect_pad1,
+    upsample2_reflect_pad1,
+)
 from models.params import StyleParams
 from models.stylizer import Stylizer
 from models.tensors import to_tensor
@@ -119,6 +125,14 @@ def test_upsample2_reflect_pad1_is_interpolate_then_pad(shape):
     expected = F.pad(F.interpolate(x, scale_factor=2, mode="nearest"), (1, 1, 1, 1), "reflect")
     out = upsample2_reflect_pad1(x)
     assert torch.equal(out, expected)
+    assert out.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_bilinear_upsample2_reflect_pad1_keeps_channels_last():
+    x = torch.randn(1, 16, 5, 7).contiguous(memory_format=torch.channels_last)
+    expected = F.pad(F.interpolate(x, scale_factor=2, mode="bilinear"), (1, 1, 1, 1), "reflect")
+    out = upsample2_bilinear_reflect_pad1(x)
+    torch.testing.assert_close(out, expected)
     assert out.is_contiguous(memory_format=torch.channels_last)
 
 

@@ -5,6 +5,7 @@ import torch
 from PIL import Image
 
 from models import weights
+from models.cascade import Recipe, Step
 from models.images import load_image
 from models.networks import cd16x, vgg
 from models.tensors import to_tensor
@@ -76,3 +77,9 @@ def test_a_level_that_does_not_exist_is_refused_not_invented():
         vgg.vgg_encoder(4)
     with pytest.raises(ValueError, match="levels"):
         cd16x.CompressedDecoder(6)
+
+
+def test_only_the_compressed_decoders_upsample_bilinear():
+    Recipe("cd16x", (Step(4, "ot", upsample="bilinear"),))
+    with pytest.raises(ValueError, match="nearest only"):
+        Recipe("vgg19", (Step(4, "ot", upsample="bilinear"),))

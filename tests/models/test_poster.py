@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from models import poster
-from models.cascade import RECIPES, Recipe, encode_style, run_cascade
+from models.cascade import RECIPES, Recipe, Step, encode_style, run_cascade
 from models.params import StyleParams
 from models.tensors import to_tensor
 
@@ -63,3 +63,27 @@ def test_a_poster_with_a_mask_keeps_the_whole_image_cascade(
     mask = Image.linear_gradient("L").resize(photo.size)
     result = stylizer.stylize(photo, [painting, sketch], StyleParams(size=None), mask=mask)
     assert result.image.size == photo.size
+
+
+def test_a_detail_transfer_after_a_deep_step_runs_in_the_posters_deep_part(
+    stylizer, load, painting
+):
+    x = to_tensor(load("content/cornell.jpg", 128))
+    detail = RECIPES["wct"].detail
+    recipe = Recipe("cd16x", (Step(4, "ot"),), detail=detail, detail_after=0)
+    style = encode_style(stylizer.networks, painting, recipe)
+    with torch.inference_mode():
+        straight = run_cascade(stylizer.networks, x, recipe, [style], [1.0], None, 1.0)
+        plain = run_cascade(stylizer.networks, x, Recipe("cd16x", recipe.steps), [style], [1.0], None, 1.0)  # fmt: skip
+        # deep_side above the content's: the deep part sees the content itself.
+        as_poster = poster.run_poster(stylizer.networks, x, recipe, [style], [1.0], 1.0, deep_side=512)  # fmt: skip
+    torch.testing.assert_close(as_poster, straight, atol=1e-5, rtol=0)
+    assert (as_poster - plain).abs().max() > 0.01  # the detail was applied
+
+
+def test_a_recipe_fits_a_poster_when_its_detail_follows_a_deep_step():
+    steps = RECIPES["wct"].steps  # levels 4, 2, 1
+    detail = RECIPES["wct"].detail
+    assert poster.fits(RECIPES["wct"]) and poster.fits(RECIPES["adain"])
+    assert not poster.fits(Recipe("cd16x", steps, detail, detail_after=-1))  # after level 1
+    assert not poster.fits(Recipe("cd16x", (steps[1], steps[0])))  # fine before coarse

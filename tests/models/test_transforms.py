@@ -16,6 +16,7 @@ from models.transforms import (
     moments,
     optimal_transport,
     optimal_transport_map,
+    softened_covariance,
     whiten,
     whiten_color_map,
     whiten_color_transform,
@@ -148,3 +149,24 @@ def test_a_transform_as_an_affine_map_blends_and_mixes_like_its_outputs(stylizer
         atol=1e-4,
         rtol=1e-4,
     )
+
+
+def test_softening_lifts_only_the_styles_weak_directions_toward_the_contents_variance():
+    vectors = torch.linalg.qr(torch.randn(4, 4, dtype=torch.float64)).Q
+    style = (vectors * torch.tensor([4.0, 2.0, 0.01, 0.001], dtype=torch.float64)) @ vectors.T
+    content = torch.eye(4, dtype=torch.float64)  # variance 1 along every direction
+
+    def along(matrix):
+        return torch.linalg.vecdot(matrix @ vectors, vectors, dim=0)
+
+    torch.testing.assert_close(softened_covariance(style, content, 0.0), style)
+    lifted = along(softened_covariance(style, content, 0.5))
+    torch.testing.assert_close(lifted, torch.tensor([4.0, 2.0, 0.505, 0.5005], dtype=torch.float64))
+
+
+def test_softened_optimal_transport_reaches_the_softened_covariance(stylizer, photo, painting):
+    content, style = _features(stylizer, photo, 3), _features(stylizer, painting, 3)
+    out = optimal_transport(content, Covariance.of(style), soften=0.5)
+    target = softened_covariance(_covariance(style), _covariance(content), 0.5)
+    error = torch.linalg.matrix_norm(_covariance(out) - target)
+    assert error / torch.linalg.matrix_norm(target) < 1e-3
