@@ -104,8 +104,8 @@ def quality(
     for content_path, style_path in pairs:
         content = resize_longest(load_image(content_path), size)
         style = resize_longest(load_image(style_path), size)
-        content_feats = scorer.features(content)
-        style_stats = scorer.style_stats(style_path.stem, style)
+        content_feats = scorer.content(content_path.stem, content)
+        style_stats = scorer.style(style_path.stem, style)
         row = [content, style]
         for name, params in variants.items():
             started = time.perf_counter()

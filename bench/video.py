@@ -174,10 +174,14 @@ def run(stylizer, scorer, clip: Path, style_path: Path, temporal: bool, settings
         VideoParams(temporal=temporal), temporal=settings,
     )  # fmt: skip
     frames = read_frames(output)
-    stats = scorer.style_stats(style_path.stem, style)
+    stats = scorer.style(style_path.stem, style)
     inputs = read_frames(clip)
     styles = [
-        scorer.score(Image.fromarray(frames[i]), scorer.features(Image.fromarray(inputs[i])), stats)
+        scorer.score(
+            Image.fromarray(frames[i]),
+            scorer.content(f"{clip.stem}:{i}", Image.fromarray(inputs[i])),
+            stats,
+        )
         for i in range(0, len(frames), 4)
     ]
     return (
