@@ -262,7 +262,8 @@ def _settings(args) -> TemporalSettings:
 
 
 def sweep(args) -> None:
-    """Warping error and style distance per setting on the pan and zoom clips."""
+    """Warping error and style distance per setting on the synthetic clips
+    (``--sweep-clips``) and any real ones (``--clip``)."""
     stylizer = Stylizer(device="cpu")
     scorer = Scorer(stylizer.device)
     out_dir = args.out
@@ -279,12 +280,25 @@ def sweep(args) -> None:
         ("step 0 blend 0.3", TemporalSettings(decay=0.0, steps=(0.3,))),
         ("step 0 blend 0.3, decay 0.5", TemporalSettings(decay=0.5, steps=(0.3,))),
         ("step 0 blend 0.6, decay 0.5", TemporalSettings(decay=0.5, steps=(0.6,))),
+        ("step 0 blend 0.35, decay 0.5", TemporalSettings(steps=(0.35,))),
+        ("step blends 0.45", TemporalSettings(steps=(0.45,))),
+        ("step blends 0.3, 0.15", TemporalSettings(steps=(0.3, 0.15))),
+        ("step blends 0.35, 0.15", TemporalSettings(steps=(0.35, 0.15))),
+        ("step blends 0.35, 0.25", TemporalSettings(steps=(0.35, 0.25))),
+        ("step blends 0.35, 0.35", TemporalSettings(steps=(0.35, 0.35))),
+        ("step blends 0.35, 0.25, 0.1", TemporalSettings(steps=(0.35, 0.25, 0.1))),
+        ("step blends 0.35, 0.25, output 0.1", TemporalSettings(steps=(0.35, 0.25), blend=0.1)),
     ]
     grid = [g for g in grid if args.only is None or g[0] in args.only]
+    clips = []
     for name in args.sweep_clips:
         path = out_dir / f"clip-{name}.mp4"
-        cameras = make_clip(SHOTS[name], path)
-        motion = motion_true(cameras, (512, 288))
+        clips.append((name, path, motion_true(make_clip(SHOTS[name], path), (512, 288))))
+    for clip in args.clip:  # real clips: motion estimated on the input
+        path = out_dir / f"real-{Path(clip).stem}.mp4"
+        _resave(clip, path, args.max_frames)
+        clips.append((Path(clip).stem, path, motion_estimated(read_frames(path))))
+    for name, path, motion in clips:
         for style in args.styles:
             for label, settings in grid:
                 result, frames, score = run(

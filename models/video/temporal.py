@@ -13,9 +13,10 @@ whitening amplifies the change in the weak directions, and the strokes swing: fl
 3. ``FlowBlend``: the previous frame's image is warped onto the current one along the
    optical flow of the *input* frames (OpenCV's DIS) and blended in where that flow is
    reliable (forward–backward consistent, Sundaram et al. 2010); disoccluded pixels take
-   the new frame's own. By default the blend is made on the first cascade step's
-   decoded image (level 4), not on the output: levels 2 and 1 then re-impose the
-   style's statistics on it, which keeps more of the texture for the same steadiness.
+   the new frame's own. By default the blend is made on the decoded images of the
+   first two cascade steps (levels 4 and 2), not on the output: the later steps then
+   re-impose the style's statistics on it, which keeps more of the texture for the
+   same steadiness.
 
 ``SceneCuts`` (or a flow that mostly fails its check) resets 2 and 3 at a cut, where
 the history no longer describes the picture. Each default in ``TemporalSettings`` was chosen with ``bench/video.py`` (numbers in
@@ -40,7 +41,7 @@ class TemporalSettings:
     # (by step index; missing steps: 0). The later steps re-impose the style's statistics
     # on the blend, so it steadies the strokes with less texture lost than blending the
     # output: the trade-off measured in bench/RESULTS.md ("Video").
-    steps: tuple[float, ...] = (0.35,)
+    steps: tuple[float, ...] = (0.3, 0.15)
     blend: float = 0.0  # weight of the warped previous final output where the flow holds
     flow_preset: int = cv2.DISOPTICAL_FLOW_PRESET_FAST
     # A cut: colour histograms of consecutive frames differ by more than this (0–1) ...
