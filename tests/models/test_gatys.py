@@ -97,9 +97,12 @@ def test_time_budget_is_respected(
     params = gatys_params(iterations=2000, max_seconds=budget)
     result = stylizer.stylize(content, [style], params)
     assert 0 < result.iterations < 2000
-    # One iteration here takes well under 0.5 s and the loop never starts one it cannot
-    # finish (it predicts from the slowest so far); the slack covers a busy machine.
-    assert result.seconds < budget + 1.0
+    # The loop never starts an iteration it predicts it cannot finish (it predicts from
+    # the slowest so far), so it overruns by at most a few iterations' worth of time when
+    # a busy machine makes one iteration slower than any before: the slack is measured in
+    # this run's own iterations rather than in seconds fixed for a quiet machine.
+    per_iteration = result.seconds / result.iterations
+    assert result.seconds < budget + 4 * per_iteration + 0.5
 
 
 def test_early_stop_when_the_loss_stops_changing(

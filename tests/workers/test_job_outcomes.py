@@ -3,6 +3,7 @@ engine errors become failed jobs with the engine's code, message and field, and 
 registries (what rq-dashboard shows) agree with the record."""
 
 import hashlib
+import time
 
 from rq import Queue
 from rq.job import Job
@@ -21,6 +22,21 @@ BROKEN_PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 def upload(data: bytes) -> Upload:
     """An upload as the API would pass it on, but without the API's checks."""
     return Upload("content", data, hashlib.sha256(data).hexdigest(), "PNG", 8, 8)
+
+
+def rq_status(job_id: str, redis, want: str, timeout: float = 10.0) -> str:
+    """RQ's status of the job once it reads `want`, or its last status after `timeout`.
+
+    The worker writes our job record inside the job; RQ files the job as finished or
+    failed only after the job function returns, so a client that sees the record first
+    may briefly find RQ still saying "started".
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        status = Job.fetch(job_id, connection=redis).get_status()
+        if status == want or time.monotonic() > deadline:
+            return status
+        time.sleep(0.05)
 
 
 def enqueue_unchecked(api, content: Upload, styles: list[Upload | str]) -> str:
@@ -67,8 +83,8 @@ def test_rq_files_a_failed_job_as_failed_with_its_error_and_does_not_retry_it(ap
     assert api.wait(job_id, timeout=60)["status"] == "failed"
 
     queue = Queue(Keys(api.settings.key_prefix).queue("fast"), connection=redis)
+    assert rq_status(job_id, redis, "failed") == "failed"
     rq_job = Job.fetch(job_id, connection=redis)
-    assert rq_job.get_status() == "failed"
     assert job_id in queue.failed_job_registry.get_job_ids()
     assert job_id not in queue.finished_job_registry.get_job_ids()
     assert "invalid_image: " in rq_job.latest_result().exc_string
@@ -81,5 +97,5 @@ def test_rq_files_a_succeeded_job_as_finished(api, redis):
     assert job["status"] == "succeeded"
 
     queue = Queue(Keys(api.settings.key_prefix).queue("fast"), connection=redis)
-    assert Job.fetch(job["id"], connection=redis).get_status() == "finished"
+    assert rq_status(job["id"], redis, "finished") == "finished"
     assert job["id"] in queue.finished_job_registry.get_job_ids()
