@@ -109,8 +109,10 @@ class Keys:
     def metrics_failures(self) -> str:
         return f"{self.prefix}:metrics:failures"
 
-    def metrics_seconds(self, method: str) -> str:
-        return f"{self.prefix}:metrics:seconds:{method}"
+    def metrics_seconds(self, method: str, media: str = "image") -> str:
+        # Image jobs keep the key they had before videos were counted apart.
+        suffix = "" if media == "image" else f":{media}"
+        return f"{self.prefix}:metrics:seconds:{method}{suffix}"
 
     def metrics_style_cache(self) -> str:
         return f"{self.prefix}:metrics:style_cache"

@@ -98,11 +98,11 @@ class _FleetCollector(Collector):
         jobs = read_job_metrics(self.redis, self.keys)
         finished = CounterMetricFamily(
             "stylize_jobs_finished",
-            "Jobs finished, by method and status.",
-            labels=["method", "status"],
+            "Jobs finished, by method, status and media (image or video).",
+            labels=["method", "status", "media"],
         )
-        for (method, status), count in sorted(jobs.finished.items()):
-            finished.add_metric([method, status], count)
+        for (method, status, media), count in sorted(jobs.finished.items()):
+            finished.add_metric([method, status, media], count)
         yield finished
 
         failures = CounterMetricFamily(
@@ -114,11 +114,11 @@ class _FleetCollector(Collector):
 
         durations = HistogramMetricFamily(
             "stylize_job_duration_seconds",
-            "Wall time of finished jobs in the worker, by method.",
-            labels=["method"],
+            "Wall time of finished jobs in the worker, by method and media (image or video).",
+            labels=["method", "media"],
         )
-        for method, histogram in sorted(jobs.durations.items()):
-            durations.add_metric([method], histogram.cumulative, histogram.sum)
+        for (method, media), histogram in sorted(jobs.durations.items()):
+            durations.add_metric([method, media], histogram.cumulative, histogram.sum)
         yield durations
 
         cache = CounterMetricFamily(

@@ -384,7 +384,8 @@ def _finish(
     misses = outcome.fields.get("style_cache_misses", 0)
     reason = outcome.error.code if outcome.error else None
     with store.redis.pipeline(transaction=False) as pipe:
-        record_job(pipe, store.keys, record.method, outcome.status.value, seconds, reason)
+        media = "image" if record.spec.video is None else "video"
+        record_job(pipe, store.keys, record.method, media, outcome.status.value, seconds, reason)
         record_style_cache(pipe, store.keys, hits, misses)
         pipe.execute()
     log.info(

@@ -1,17 +1,6 @@
 """/healthz, /readyz, /metrics; and job timeouts, which show up in the metrics."""
 
-import re
-
-
-def metric(text: str, name: str, **labels: str) -> float:
-    """The value of one sample of the Prometheus text ``text`` (0 if absent)."""
-    for line in text.splitlines():
-        match = re.fullmatch(rf"{name}(?:\{{(.*)\}})? (\S+)", line)
-        if match:
-            found = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1) or ""))
-            if all(found.get(k) == v for k, v in labels.items()):
-                return float(match.group(2))
-    return 0.0
+from tests.support.prometheus import metric
 
 
 def test_healthz_answers_while_the_process_is_up(api_without_worker):
@@ -54,8 +43,9 @@ def test_metrics_count_requests_queue_depth_and_job_durations(api):
     assert 'stylize_queue_depth{queue="fast"}' in text
     assert metric(text, "stylize_workers") >= 1
     method = job["method"]  # the default method
-    assert metric(text, "stylize_job_duration_seconds_count", method=method) >= 1
-    assert metric(text, "stylize_jobs_finished_total", method=method, status="succeeded") >= 1
+    image = {"method": method, "media": "image"}
+    assert metric(text, "stylize_job_duration_seconds_count", **image) >= 1
+    assert metric(text, "stylize_jobs_finished_total", status="succeeded", **image) >= 1
 
 
 def test_a_job_over_its_timeout_fails_and_is_counted_by_reason(make_api, ready_worker):

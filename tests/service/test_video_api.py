@@ -17,6 +17,7 @@ from redis import Redis
 
 from contract.keys import Keys
 from tests.support.images import png_bytes
+from tests.support.prometheus import metric
 from tests.support.video import clip_upload, gif_upload, read
 
 SMALL = {"size": "64", "style_size": "64"}
@@ -193,6 +194,10 @@ def test_canceling_a_queued_video_deletes_its_upload(api_without_worker, redis, 
 
 
 def test_a_video_round_trip_keeps_frames_rate_and_audio(api, redis, clip, clips):
+    counted = {"method": "wct", "media": "video"}
+    before = metric(
+        api.client.get("/metrics").text, "stylize_job_duration_seconds_count", **counted
+    )
     job = api.submit(content=clip, headers={"Prefer": "wait=60"}, **SMALL).json()
     job = api.wait(job["id"])
 
@@ -226,6 +231,10 @@ def test_a_video_round_trip_keeps_frames_rate_and_audio(api, redis, clip, clips)
     prefix = api.settings.key_prefix
     assert not redis.exists(Keys(prefix).video(job["id"]))  # the upload went with the job
     assert not list(redis.scan_iter(match=f"{prefix}:job:{job['id']}:result:*"))  # no stage
+    # Counted apart from image jobs: a video runs minutes where an image runs a second.
+    text = api.client.get("/metrics").text
+    assert metric(text, "stylize_job_duration_seconds_count", **counted) == before + 1
+    assert metric(text, "stylize_jobs_finished_total", status="succeeded", **counted) >= 1
 
 
 def test_a_video_result_is_served_in_byte_ranges(api, clip, monkeypatch):
