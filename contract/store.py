@@ -19,6 +19,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
 from redis import Redis
@@ -245,11 +246,17 @@ class JobStore:
         return bool(self.redis.exists(self.keys.cancel(job_id)))
 
     # -- videos --------------------------------------------------------------------------
-    def put_video(self, job_id: str, data: bytes, ttl: int) -> None:
-        """The content video of job ``job_id``, written a chunk at a time before the job
-        is admitted (``delete_video`` if it is not)."""
-        chunks = (data[start : start + CHUNK] for start in range(0, len(data), CHUNK))
-        self._write(self.keys.video(job_id), len(data), chunks, ttl)
+    def put_video(self, job_id: str, data: bytes | Path, ttl: int) -> None:
+        """The content video of job ``job_id`` (its bytes, or the file that holds them),
+        written a chunk at a time before the job is admitted (``delete_video`` if it is
+        not)."""
+        if isinstance(data, bytes):
+            chunks = (data[start : start + CHUNK] for start in range(0, len(data), CHUNK))
+            self._write(self.keys.video(job_id), len(data), chunks, ttl)
+            return
+        with data.open("rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            self._write(self.keys.video(job_id), size, iter(lambda: file.read(CHUNK), b""), ttl)
 
     def copy_video(self, job_id: str, file: IO[bytes]) -> bool:
         """Write job ``job_id``'s content video into ``file``; False if it has expired."""

@@ -12,10 +12,17 @@ more than one frame), or a declared ``video/*`` type. A video is probed with
 ``models.video.probe.probe_video`` (its packet index, first and last key frames) against
 the video limits: over ``max_bytes`` 413, over its seconds, frames or pixels per frame
 422 ``video_too_large``, unreadable, corrupt or truncated 422 ``invalid_video``.
+
+A content is held in memory only up to the image limit (``read_content``): past it only a
+video can be accepted, and the rest of the file streams to a temporary file, so a 100 MiB
+clip never sits in the API process's memory (the worker gets it from Redis in chunks).
 """
 
 import hashlib
+import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from fastapi import UploadFile
 
@@ -41,6 +48,7 @@ _AVIF_BRANDS = frozenset({b"avif", b"avis"})
 _HEIF_BRANDS = frozenset(
     {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"}
 )
+_SPOOL_CHUNK = 1 << 20
 IMAGE_TYPES = frozenset(
     {"image/jpeg", "image/jpg", "image/pjpeg", "image/png", "image/webp", "image/gif"}
     | {"image/bmp", "image/x-ms-bmp", "image/tiff"}
@@ -60,7 +68,7 @@ class Upload:
     """An uploaded image (or content video) that the worker will be able to decode."""
 
     field: str
-    data: bytes
+    data: bytes | Path  # a content video over the image limit: its temporary file
     sha256: str
     format: str
     width: int
@@ -76,6 +84,34 @@ async def read_upload(file: UploadFile, field: str, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise _too_large(field, None, max_bytes)
     return data
+
+
+async def read_content(
+    file: UploadFile, field: str, in_memory: int, max_bytes: int
+) -> bytes | Path:
+    """The content's bytes when they fit in ``in_memory`` (the image limit); else the path
+    of a temporary file that holds them all, which the caller deletes. 413 as soon as the
+    upload is known to be over ``max_bytes`` (the video limit)."""
+    if file.size is not None and file.size > max_bytes:
+        raise _too_large(field, file.size, max_bytes)
+    head = await file.read(in_memory + 1)
+    if len(head) <= in_memory:
+        return head
+    descriptor, name = tempfile.mkstemp(prefix="stylize-content-")
+    path, size = Path(name), len(head)
+    try:
+        with os.fdopen(descriptor, "wb") as spooled:
+            spooled.write(head)
+            del head
+            while chunk := await file.read(_SPOOL_CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise _too_large(field, None, max_bytes)
+                spooled.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def check_image(
@@ -94,7 +130,7 @@ def check_image(
     return Upload(field, data, hashlib.sha256(data).hexdigest(), format, width, height)
 
 
-def content_is_video(data: bytes, declared_type: str | None) -> bool:
+def content_is_video(data: bytes | Path, declared_type: str | None) -> bool:
     """Whether the content goes down the video path: its bytes say so, or its declared
     type does (then a file that is no video is refused as one, 422 ``invalid_video``)."""
     declared = (declared_type or "").split(";")[0].strip().lower()
@@ -102,22 +138,29 @@ def content_is_video(data: bytes, declared_type: str | None) -> bool:
 
 
 def check_content(
-    data: bytes,
+    data: bytes | Path,
     declared_type: str | None,
     field: str,
     video: bool,
     image_limits: ImageLimits,
     video_limits: VideoLimits,
 ) -> Upload:
-    """The content, a ``video`` (``content_is_video``) or an image. ``data`` was read up
-    to the larger of the two byte limits; an image is held to its own here."""
+    """The content, a ``video`` (``content_is_video``) or an image, as ``read_content``
+    read it: an image is held to its own byte limit here."""
     if video:
         info = probe_video(data, field=field, limits=video_limits)
-        sha256 = hashlib.sha256(data).hexdigest()
-        return Upload(field, data, sha256, info.format, info.width, info.height, info)
-    if len(data) > image_limits.max_bytes:
-        raise _too_large(field, len(data), image_limits.max_bytes)
+        return Upload(field, data, _sha256(data), info.format, info.width, info.height, info)
+    if isinstance(data, Path) or len(data) > image_limits.max_bytes:
+        size = data.stat().st_size if isinstance(data, Path) else len(data)
+        raise _too_large(field, size, image_limits.max_bytes)
     return check_image(data, declared_type, field, image_limits, CONTENT_EXPECTED)
+
+
+def _sha256(data: bytes | Path) -> str:
+    if isinstance(data, bytes):
+        return hashlib.sha256(data).hexdigest()
+    with data.open("rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def sniff(data: bytes) -> str | None:

@@ -9,6 +9,7 @@ Matroska are always videos. HEIF/AVIF share MP4's ``ftyp`` box but are images.
 
 import contextlib
 import io
+import os
 import warnings
 from typing import Literal
 
@@ -75,22 +76,29 @@ def sniff_container(head: bytes) -> Container | None:
     return None
 
 
-def sniff_video(data: bytes) -> Container | None:
-    """The container if ``data`` is a video by the rule above, else None (maybe an image).
+def sniff_video(data: bytes | os.PathLike[str]) -> Container | None:
+    """The container if ``data`` (bytes, or a file's path) is a video by the rule above,
+    else None (maybe an image).
 
     Only a quick look: ``probe_video`` decides whether the video is usable.
     """
-    container = sniff_container(data[:64])
+    if isinstance(data, bytes):
+        head = data[:64]
+    else:
+        with open(data, "rb") as file:
+            head = file.read(64)
+    container = sniff_container(head)
     if container in ANIMATIONS and frame_count(data) < 2:
         return None
     return container
 
 
-def frame_count(data: bytes) -> int:
+def frame_count(data: bytes | os.PathLike[str]) -> int:
     """Frames of a GIF or WebP as Pillow counts them (0 if Pillow cannot read it)."""
     with warnings.catch_warnings(), contextlib.suppress(Exception):
         warnings.simplefilter("ignore")
-        with Image.open(io.BytesIO(data), formats=("GIF", "WEBP")) as image:
+        source = io.BytesIO(data) if isinstance(data, bytes) else data
+        with Image.open(source, formats=("GIF", "WEBP")) as image:
             return int(getattr(image, "n_frames", 1))
     return 0
 

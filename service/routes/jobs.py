@@ -1,6 +1,7 @@
 """``POST /stylize`` and ``/jobs``: submit, list, poll, download, cancel."""
 
 import re
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Header, Query, Request, Response, UploadFile
@@ -36,7 +37,14 @@ from service.schemas import (
     errors,
     json_example,
 )
-from service.uploads import Upload, check_content, check_image, content_is_video, read_upload
+from service.uploads import (
+    Upload,
+    check_content,
+    check_image,
+    content_is_video,
+    read_content,
+    read_upload,
+)
 
 router = APIRouter(tags=["jobs"], route_class=KeyedRoute)
 
@@ -102,7 +110,29 @@ async def stylize(
     waits in a queue of its own, reports its frames as progress, previews its latest
     frame, and its result is a video (`format`: mp4, webm, webp or gif)."""
     refuse_repeated(await request.form())  # parsed already: FastAPI keeps it
-    data = await read_upload(form.content, "content", settings.max_content_bytes)
+    data = await read_content(
+        form.content, "content", settings.max_upload_bytes, settings.max_content_bytes
+    )
+    try:
+        return await _submit(
+            request, form, data, settings, store, signer, owner, prefer, idempotency_key
+        )
+    finally:
+        if isinstance(data, Path):  # a video over the image limit, spooled to disk
+            data.unlink(missing_ok=True)
+
+
+async def _submit(
+    request: Request,
+    form: StylizeForm,
+    data: bytes | Path,
+    settings: Settings,
+    store: JobStore,
+    signer: UrlSigner,
+    owner: str,
+    prefer: str | None,
+    idempotency_key: str | None,
+) -> JSONResponse:
     video = await run_in_threadpool(content_is_video, data, form.content.content_type)
     params, video_params = form.to_params(settings.max_size, video)
     webhook = await _webhook(form, settings)

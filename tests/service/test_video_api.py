@@ -7,6 +7,7 @@ development photo, panned, with an AAC tone.
 """
 
 import io
+import tempfile
 from pathlib import Path
 
 import av
@@ -93,12 +94,26 @@ def test_an_animated_gif_is_a_video_and_a_still_gif_an_image(api_without_worker,
     assert queued(redis, prefix) == {"fast": 1, "slow": 0, "video": 1}
 
 
-def test_a_video_may_be_larger_than_the_image_limit(make_api, prefix, clip):
+def test_a_video_over_the_image_limit_streams_through_a_temporary_file(
+    make_api, prefix, redis, clip, tmp_path, monkeypatch
+):
+    # Past the image limit only a video can be accepted: the API keeps no more than that
+    # in memory and spools the rest to disk, then deletes the file whatever the answer.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     api = make_api(key_prefix=prefix, max_upload_bytes=1_000)
     style = [("s.png", png_bytes(64, 48), "image/png")]  # 200 bytes or so
+    name, data, kind = clip
 
-    assert api.submit(content=clip, styles=style).status_code == 202
-    assert error_of(api.submit(styles=style), 413)["field"] == "content"  # chicago.jpg
+    job = api.submit(content=clip, styles=style)
+    assert job.status_code == 202, job.text
+    assert redis.get(Keys(prefix).video(job.json()["id"])) == data  # all of it, in order
+    assert list(tmp_path.iterdir()) == []
+
+    error = error_of(api.submit(content=(name, _truncated(data), kind), styles=style), 422)
+    assert error["code"] == "invalid_video"
+    photo = error_of(api.submit(styles=style), 413)  # chicago.jpg, 10 times over
+    assert photo["field"] == "content" and "at most 1,000 bytes" in photo["message"]
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(
