@@ -8,8 +8,8 @@ networks), stylizes one content × style pair at ``--side`` and saves the output
 - ``straight``: the whole cascade on the whole image (the poster path switched off);
 - ``poster``: the engine's default above ``models.poster.POSTER_PIXELS``;
 - ``poster:deep=N``: the deep steps at longest side N; ``poster:l2=N``: level 2 at
-  longest side N, ``l2=0`` at full resolution (options joined by commas:
-  ``poster:deep=2048,l2=0``).
+  longest side N, ``l2=0`` at full resolution; ``poster:band=N``: N pixels per band
+  (options joined by commas: ``poster:deep=2048,l2=0``).
 
 The content is centre-cropped to a square first (``--no-square`` keeps its shape).
 
@@ -78,6 +78,7 @@ def run_one(config: str, content: str, style: str, side: int, squared: bool) -> 
             poster.run_poster,
             deep_side=int(options.get("deep", poster.DEEP_SIDE)),
             shallow_sides=shallow,
+            band_pixels=int(options.get("band", poster.BAND_PIXELS)),
         )
     stylizer = Stylizer()
     loaded = rss_mb()

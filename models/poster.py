@@ -5,12 +5,13 @@ alive (1–1.6 GB each) and its level-4 networks run on 16 M pixels. Two measure
 with ``bench/poster.py`` (``bench/RESULTS.md`` has the tables):
 
 - a pyramid: the deep steps (level ≥ ``DEEP_LEVEL``: colours and the large strokes) run on
-  the content downsampled to ``DEEP_SIDE``, their image is upsampled, and the shallow
-  steps run at ``SHALLOW_SIDES`` (level 2, edges and fine texture: 2048 px) or at full
-  resolution (level 1, colour at the pixel), each on the previous step's image
-  upsampled. The strokes keep their scale relative to the picture, as on a screen-sized
-  job, instead of shrinking to specks on a print; the deep networks cost what a 1024-px
-  job costs.
+  the content downsampled to ``DEEP_SIDE`` (2048 px), their image is upsampled, and the
+  shallow steps run at ``SHALLOW_SIDES`` (level 2, edges and fine texture: 2896 px, half
+  the pixels of a 4096² print) or at full resolution (level 1, colour at the pixel), each
+  on the previous step's image upsampled. These sides keep the poster's style distance
+  within 10 % of the whole-image run's both seen whole and at native resolution; a
+  1024-px deep part was faster but enlarged the strokes fourfold (+32 % seen at native
+  resolution).
 - bands: each shallow step runs on horizontal bands of ``BAND_PIXELS`` with a halo wider
   than the step's receptive field, so a band's interior is exactly what the whole image
   gives (no seam); the transform uses the statistics of the whole image, summed over a
@@ -39,13 +40,13 @@ from models.types import CancelCheck, ProgressCallback, ProgressEvent
 
 POSTER_PIXELS = 2048 * 2048  # above: this path (a 2048² job runs straight in ~1.5 GB)
 DEEP_LEVEL = 3  # steps at this level or deeper run on the downsampled content
-DEEP_SIDE = 1024  # longest side of the content the deep steps see
-BAND_PIXELS = 1 << 21  # pixels per band (a 16-channel map of a band: 128 MB)
+DEEP_SIDE = 2048  # longest side of the content the deep steps see
+BAND_PIXELS = 1 << 20  # pixels per band (a 24-channel map of a band: 96 MB; 2 M took 1.2 GB more)
 HALO = 16  # rows above and below a band, in full-resolution pixels per unit of stride
-# A shallow level's longest side, where not the poster's own: level 2 at 2048 px took a
-# 4096² poster from 27.5 s to 12.1 s and 2.6 GB to 1.8 GB, and looks the same at print
-# scale (bench/RESULTS.md); level 1 stays at full resolution for the pixel's colour.
-SHALLOW_SIDES: dict[int, int] = {2: 2 * DEEP_SIDE}
+# A shallow level's longest side, where not the poster's own: level 2 at 2896 px costs
+# half of full resolution's time and keeps the texture's scale within 10 % of it
+# (bench/RESULTS.md); level 1 stays at full resolution for the pixel's colour.
+SHALLOW_SIDES: dict[int, int] = {2: 2896}
 # A level's features are kept between the statistics pass and the decoding pass when
 # they take at most this much memory (level 2 of 4096²: 512 MiB), else encoded again.
 FEATURE_BYTES = 512 * 2**20
