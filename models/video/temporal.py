@@ -253,15 +253,17 @@ def _mix(
     its colour, which has no luma: each part is blended with its own weight.
     """
     difference = warp(previous, flow) - current
-    grey_part = (difference @ LUMA)[..., None]
-    colour_part = difference - grey_part
+    grey = difference @ LUMA  # (H, W), the grey part's level in each of R, G, B
+    colour_part = difference - grey[..., None]
+    mask = reliable.astype(np.float32)
+    # Sums as dot products: a boolean index would copy the frame twice over.
     luminance = luminance_weight(
         *weight,
-        3 * float(np.square(grey_part[reliable]).sum()),
-        float(np.square(colour_part[reliable]).sum()),
+        3 * float(np.square(grey).ravel() @ mask.ravel()),
+        float(np.vdot(colour_part * mask[..., None], colour_part)),
     )
-    blended = np.float32(luminance) * grey_part + np.float32(weight[1]) * colour_part
-    return current + reliable[..., None] * blended
+    blended = np.float32(luminance) * grey[..., None] + np.float32(weight[1]) * colour_part
+    return current + mask[..., None] * blended
 
 
 def luminance_weight(
