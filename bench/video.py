@@ -18,7 +18,7 @@ estimated with DIS (preset medium, forward–backward checked) on the input fram
 
     python bench/video.py                         # the table (off vs on) on the clips
     python bench/video.py --clip bigbuckbunny.mp4 # plus a real clip
-    python bench/video.py --sweep                 # decay × blend × flow preset
+    python bench/video.py --sweep                 # the blend weights tried (RESULTS.md)
     python bench/video.py --rss                   # peak RSS, 1080p in, 512 and 1080 out
 """
 
@@ -114,9 +114,12 @@ def make_clip(shots: list[Shot], path: Path, size=(512, 288), noise=2.0, seed=0)
         for t in range(shot.frames):
             a = camera(shot, t, size, (source.shape[1], source.shape[0]))
             frame = cv2.warpAffine(
-                source, a, size, flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+                source,
+                a,
+                size,
+                flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
                 borderMode=cv2.BORDER_REFLECT,
-            )  # fmt: skip
+            )
             frame = np.clip(frame + rng.normal(0, noise, frame.shape), 0, 255).astype(np.uint8)
             if writer is None:
                 writer = VideoWriter(path, "mp4", *size, time_base=_tb(), rate=FPS)
@@ -270,24 +273,32 @@ def sweep(args) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     grid = [
         ("off", None),
-        ("statistics only (decay 0.9)", TemporalSettings(steps=(), blend=0.0)),
-        ("output blend 0.7 only", TemporalSettings(decay=0.0, steps=(), blend=0.7)),
-        ("step 0 blend 0.8", TemporalSettings(decay=0.0, steps=(0.8,))),
-        ("step 0 blend 0.8, decay 0.9", TemporalSettings(steps=(0.8,))),
-        ("step blends 0.8, 0.5, decay 0.9", TemporalSettings(steps=(0.8, 0.5))),
-        ("step 0 blend 0.6", TemporalSettings(decay=0.0, steps=(0.6,))),
-        ("step 0 blend 0.4", TemporalSettings(decay=0.0, steps=(0.4,))),
-        ("step 0 blend 0.3", TemporalSettings(decay=0.0, steps=(0.3,))),
-        ("step 0 blend 0.3, decay 0.5", TemporalSettings(decay=0.5, steps=(0.3,))),
-        ("step 0 blend 0.6, decay 0.5", TemporalSettings(decay=0.5, steps=(0.6,))),
-        ("step 0 blend 0.35, decay 0.5", TemporalSettings(steps=(0.35,))),
-        ("step blends 0.45", TemporalSettings(steps=(0.45,))),
-        ("step blends 0.3, 0.15", TemporalSettings(steps=(0.3, 0.15))),
-        ("step blends 0.35, 0.15", TemporalSettings(steps=(0.35, 0.15))),
-        ("step blends 0.35, 0.25", TemporalSettings(steps=(0.35, 0.25))),
-        ("step blends 0.35, 0.35", TemporalSettings(steps=(0.35, 0.35))),
-        ("step blends 0.35, 0.25, 0.1", TemporalSettings(steps=(0.35, 0.25, 0.1))),
-        ("step blends 0.35, 0.25, output 0.1", TemporalSettings(steps=(0.35, 0.25), blend=0.1)),
+        ("statistics only (decay 0.9)", _grey_blend(steps=(), blend=0.0)),
+        ("output blend 0.7 only", _grey_blend(decay=0.0, steps=(), blend=0.7)),
+        ("step 0 blend 0.8", _grey_blend(decay=0.0, steps=(0.8,))),
+        ("step 0 blend 0.8, decay 0.9", _grey_blend(steps=(0.8,))),
+        ("step blends 0.8, 0.5, decay 0.9", _grey_blend(steps=(0.8, 0.5))),
+        ("step 0 blend 0.6", _grey_blend(decay=0.0, steps=(0.6,))),
+        ("step 0 blend 0.4", _grey_blend(decay=0.0, steps=(0.4,))),
+        ("step 0 blend 0.3", _grey_blend(decay=0.0, steps=(0.3,))),
+        ("step 0 blend 0.3, decay 0.5", _grey_blend(decay=0.5, steps=(0.3,))),
+        ("step 0 blend 0.6, decay 0.5", _grey_blend(decay=0.5, steps=(0.6,))),
+        ("step 0 blend 0.35, decay 0.5", _grey_blend(steps=(0.35,))),
+        ("step blends 0.45", _grey_blend(steps=(0.45,))),
+        ("step blends 0.3, 0.15", _grey_blend(steps=(0.3, 0.15))),
+        ("step blends 0.35, 0.15", _grey_blend(steps=(0.35, 0.15))),
+        ("step blends 0.35, 0.25", _grey_blend(steps=(0.35, 0.25))),
+        ("step blends 0.35, 0.35", _grey_blend(steps=(0.35, 0.35))),
+        ("step blends 0.35, 0.25, 0.1", _grey_blend(steps=(0.35, 0.25, 0.1))),
+        ("step blends 0.35, 0.25, output 0.1", _grey_blend(steps=(0.35, 0.25), blend=0.1)),
+        # Colour blended apart, the luminance's weight found per frame (``colour``).
+        *[
+            (
+                f"steadiness {_listed(steps)}, colour {_listed(colour)}",
+                TemporalSettings(steps=steps, colour=colour),
+            )
+            for steps, colour in [((0.35, 0.15), (0.9, 0.5)), ((0.4, 0.15), (0.9, 0.5))]
+        ],
     ]
     grid = [g for g in grid if args.only is None or g[0] in args.only]
     clips = []
@@ -312,6 +323,16 @@ def sweep(args) -> None:
                 )
 
 
+def _grey_blend(**settings) -> TemporalSettings:
+    """The settings of the rows measured before colour had a weight of its own: one weight
+    per step for luminance and colour alike."""
+    return TemporalSettings(**settings, colour=settings.get("steps", DEFAULT_TEMPORAL.steps))
+
+
+def _listed(weights: tuple[float, ...]) -> str:
+    return ", ".join(f"{w:g}" for w in weights)
+
+
 def rss(args) -> None:
     """Peak RSS of a child stylizing a synthetic 1080p clip; two lengths show it does not grow."""
     out_dir = args.out
@@ -323,8 +344,10 @@ def rss(args) -> None:
         for size in (512, 1080):
             child = subprocess.run(
                 [sys.executable, __file__, "--rss-child", str(clip), str(size)],
-                capture_output=True, text=True, check=True,
-            )  # fmt: skip
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             print(f"| 1920x1080, {seconds} s | {size} | {child.stdout.strip()} |", flush=True)
 
 

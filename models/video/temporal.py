@@ -16,7 +16,11 @@ whitening amplifies the change in the weak directions, and the strokes swing: fl
    the new frame's own. By default the blend is made on the decoded images of the
    first two cascade steps (levels 4 and 2), not on the output: the later steps then
    re-impose the style's statistics on it, which keeps more of the texture for the
-   same steadiness.
+   same steadiness. Colour and luminance are blended apart: a colour blend flattens
+   the texture far less than a luminance blend of the same weight, and a colourful
+   style's flicker is as much hue as brightness (a grey one's is all brightness), so
+   the colour takes a strong weight and the luminance only what is left to reach the
+   steadiness asked for (``luminance_weight``).
 
 ``SceneCuts`` (or a flow that mostly fails its check) resets 2 and 3 at a cut, where
 the history no longer describes the picture. Each default in ``TemporalSettings`` was chosen with ``bench/video.py`` (numbers in
@@ -37,11 +41,14 @@ from models.transforms import Covariance, moments
 @dataclass(frozen=True)
 class TemporalSettings:
     decay: float = 0.5  # weight of the past in the smoothed statistics, per frame
-    # Weight of the previous frame's image, warped, in each cascade step's decoded image
-    # (by step index; missing steps: 0). The later steps re-impose the style's statistics
-    # on the blend, so it steadies the strokes with less texture lost than blending the
-    # output: the trade-off measured in bench/RESULTS.md ("Video").
-    steps: tuple[float, ...] = (0.3, 0.15)
+    # How much the previous frame's image, warped, steadies each cascade step's decoded
+    # image (by step index; missing steps: 0): as much as blending it in with this weight
+    # would. The later steps re-impose the style's statistics on the blend, so it
+    # steadies the strokes with less texture lost than blending the output.
+    steps: tuple[float, ...] = (0.4, 0.15)
+    # The weight of its colour, by step; the luminance's is then found per frame. The
+    # trade-offs are measured in bench/RESULTS.md ("Video").
+    colour: tuple[float, ...] = (0.9, 0.5)
     blend: float = 0.0  # weight of the warped previous final output where the flow holds
     flow_preset: int = cv2.DISOPTICAL_FLOW_PRESET_FAST
     # A cut: colour histograms of consecutive frames differ by more than this (0–1) ...
@@ -205,8 +212,8 @@ class FlowBlend:
     def step(self, index: int, level: int, image: torch.Tensor) -> torch.Tensor:
         """A ``StepOutput`` hook: blend into step ``index``'s decoded (1, 3, H, W) image,
         padded beyond the frame's size, in place."""
-        weight = self.settings.steps[index] if index < len(self.settings.steps) else 0.0
-        if not weight:
+        weight = (_at(self.settings.steps, index), _at(self.settings.colour, index))
+        if not any(weight):
             return image
         h, w = self._grey.shape
         pixels = image[0, :, :h, :w].permute(1, 2, 0).float().cpu().numpy()
@@ -220,19 +227,66 @@ class FlowBlend:
     def blend(self, output: np.ndarray) -> np.ndarray:
         """The final output of the frame last ``track``-ed, with the history blended in."""
         if self.settings.blend and self._pending is not None and self._output is not None:
+            weight = (self.settings.blend, self.settings.blend)
             mixed = _mix(output.astype(np.float32), self._output.astype(np.float32),
-                         *self._pending, self.settings.blend)  # fmt: skip
+                         *self._pending, weight)  # fmt: skip
             output = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
         self._output = output
         return output
 
 
+# Rec. 601 luma: the grey level of an RGB colour.
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+
+
 def _mix(
-    current: np.ndarray, previous: np.ndarray, flow: np.ndarray, reliable: np.ndarray, weight: float
+    current: np.ndarray,
+    previous: np.ndarray,
+    flow: np.ndarray,
+    reliable: np.ndarray,
+    weight: tuple[float, float],
 ) -> np.ndarray:
-    """(1 − weight)·current + weight·previous warped, where the flow is reliable."""
-    mask = (reliable * np.float32(weight))[..., None]
-    return current + mask * (warp(previous, flow) - current)
+    """(1 − w)·current + w·previous warped, where the flow is reliable; RGB (H, W, 3)
+    float32. ``weight``: (the steadiness, the colour's weight), see ``luminance_weight``.
+
+    The difference splits into its grey part (luma, equal in R, G, B) and the rest,
+    its colour, which has no luma: each part is blended with its own weight.
+    """
+    difference = warp(previous, flow) - current
+    grey = difference @ LUMA  # (H, W), the grey part's level in each of R, G, B
+    colour_part = difference - grey[..., None]
+    mask = reliable.astype(np.float32)
+    # Sums as dot products: a boolean index would copy the frame twice over.
+    luminance = luminance_weight(
+        *weight,
+        3 * float(np.square(grey).ravel() @ mask.ravel()),
+        float(np.vdot(colour_part * mask[..., None], colour_part)),
+    )
+    blended = np.float32(luminance) * grey[..., None] + np.float32(weight[1]) * colour_part
+    return current + mask[..., None] * blended
+
+
+def luminance_weight(
+    steadiness: float, colour: float, luminance_energy: float, colour_energy: float
+) -> float:
+    """The luminance's weight that leaves as much of the frame-to-frame difference as a
+    blend of weight ``steadiness`` on all of it would, the colour being blended with
+    ``colour`` (≥ ``steadiness``): w such that
+    (1 − w)² E_luminance + (1 − colour)² E_colour = (1 − steadiness)² (E_luminance + E_colour).
+
+    A grey style's difference is all luminance: w = ``steadiness``. A colourful one's is
+    largely colour, which the colour weight steadies: w falls, down to 0, and less
+    texture is flattened for the same steadiness.
+    """
+    if luminance_energy <= 0:
+        return steadiness
+    left = (1 - steadiness) ** 2 * (luminance_energy + colour_energy)
+    left -= (1 - colour) ** 2 * colour_energy
+    return max(0.0, 1 - (max(left, 0.0) / luminance_energy) ** 0.5)
+
+
+def _at(weights: tuple[float, ...], index: int) -> float:
+    return weights[index] if index < len(weights) else 0.0
 
 
 class Temporal:

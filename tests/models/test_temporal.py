@@ -15,6 +15,7 @@ from models.video.temporal import (
     TemporalSettings,
     consistent,
     grey,
+    luminance_weight,
 )
 from tests.support.video import pan, photo
 
@@ -128,6 +129,38 @@ def test_the_history_blends_within_a_shot_and_is_dropped_at_a_cut():
     assert cut
     assert torch.equal(step, steps[2]) and np.array_equal(output, outputs[2])
     assert temporal.statistics(0, 4, torch.zeros(4, 10)).mean.abs().max() == 0  # old shot gone
+
+
+def test_the_step_blend_weighs_luminance_and_colour_apart():
+    still = pan(photo("cornell.jpg"), 1, SIZE, 0)[0]  # no motion: the flow holds everywhere
+    base = torch.tensor([0.5, 0.4, 0.3]).view(1, 3, 1, 1)
+    grey_shift = torch.full((1, 3, 1, 1), 0.1)
+    colour_shift = torch.tensor([0.1, -0.1 * 0.299 / 0.587, 0.0]).view(1, 3, 1, 1)  # no luma
+
+    def blended(previous: torch.Tensor, current: torch.Tensor) -> torch.Tensor:
+        temporal = Temporal(TemporalSettings(steps=(0.2,), colour=(0.6,)))
+        for image in (previous, current):
+            temporal.start(still)
+            out = temporal.step_output(0, 4, image.expand(1, 3, SIZE[1], SIZE[0]).clone())
+            temporal.finish(still)
+        return out[0, :, 8:-8, 8:-8].mean((1, 2))
+
+    expected = (base + 0.2 * grey_shift).flatten()
+    torch.testing.assert_close(blended(base + grey_shift, base), expected, atol=1e-3, rtol=0)
+    expected = (base + 0.6 * colour_shift).flatten()
+    torch.testing.assert_close(blended(base + colour_shift, base), expected, atol=1e-3, rtol=0)
+
+
+@pytest.mark.parametrize("colour_share", [0.0, 0.3, 0.6])
+def test_the_luminance_weight_leaves_the_difference_a_plain_blend_of_that_strength_would(
+    colour_share,
+):
+    steadiness, colour = 0.4, 0.9
+    luminance = luminance_weight(steadiness, colour, 1 - colour_share, colour_share)
+    left = (1 - luminance) ** 2 * (1 - colour_share) + (1 - colour) ** 2 * colour_share
+    assert left == pytest.approx((1 - steadiness) ** 2)
+    assert luminance <= steadiness  # colour does part of the work, the texture keeps more
+    assert luminance == steadiness if colour_share == 0 else luminance < steadiness
 
 
 def test_optical_flow_follows_a_known_shift():
