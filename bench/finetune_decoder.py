@@ -17,7 +17,7 @@ engine loads these files; ``bench/quality.py --variant "...;decoder=4:PATH"`` do
 
     python bench/finetune_decoder.py train --level 4 --upsample bilinear   # ~22 min, 1 core
     python bench/finetune_decoder.py psnr bench/out/finetune/*.pth
-    python bench/finetune_decoder.py grid --decoder PATH golden_gate:pastel_hills
+    python bench/finetune_decoder.py grid golden_gate:pastel_hills --decoder PATH...
 
 ``train`` writes ``--out/cd16x_decoder_relu{level}_1_{upsample}.pth`` (a plain state dict,
 the published layout) and a ``.json`` beside it: the recipe, seed, thread count, the
@@ -25,7 +25,7 @@ SHA-256 of the weights, of the published files it started from and of every trai
 image. ``psnr``: reconstruction PSNR (encoder → decoder, longest side 512, cropped to the
 level's stride), validation and tuning pictures, published decoders run nearest and
 bilinear against the files given. ``grid``: the default ``wct`` on content:style pairs
-with the published and the given level-4 decoder; in the top quarter of each output
+with the published decoders and with the given ones; in the top quarter of each output
 (sky, in these photos) the luminance's high-pass (minus a Gaussian blur, σ 3, 8-bit
 units): its spread (``texture``) and the spread of its 8×8 and 2×2 phase means (what
 repeats every 8 or 2 px: the decoders' ×2 upsamplings), and 2×-zoomed crops of the
@@ -275,13 +275,15 @@ def flattest_window(image: torch.Tensor, side: int = 128) -> tuple[int, int]:
 
 
 def grid(args: argparse.Namespace) -> None:
-    level, upsample, decoder = load_finetuned(args.decoder)
-    published = Stylizer(device="cpu")
-    tuned = Stylizer(device="cpu")
-    tuned.networks.decoders[("cd16x", level)].load_state_dict(decoder.state_dict())
+    published, tuned = Stylizer(device="cpu"), Stylizer(device="cpu")
     wct = RECIPES["wct"]
-    steps = tuple(replace(s, upsample=upsample) if s.level == level else s for s in wct.steps)
-    recipes = {"published": (published, wct), args.decoder.stem: (tuned, replace(wct, steps=steps))}
+    upsampling = {}
+    for path in args.decoder:
+        level, upsampling[level], decoder = load_finetuned(path)
+        tuned.networks.decoders[("cd16x", level)].load_state_dict(decoder.state_dict())
+    steps = tuple(replace(s, upsample=upsampling.get(s.level, s.upsample)) for s in wct.steps)
+    label = "+".join(p.stem for p in args.decoder)
+    recipes = {"published": (published, wct), label: (tuned, replace(wct, steps=steps))}
     sources = {s.name: s for s in dataset.SOURCES}
     print("| pair | decoders | texture | grid 8 px | grid 2 px |\n|---|---|---|---|---|")
     OUT.mkdir(parents=True, exist_ok=True)
@@ -302,7 +304,7 @@ def grid(args: argparse.Namespace) -> None:
         sheet = Image.new("RGB", (256 * len(crops), 256))
         for i, crop in enumerate(crops):
             sheet.paste(crop, (256 * i, 0))
-        sheet.save(OUT / f"grid_{content_name}__{style_name}_{args.decoder.stem}.png")
+        sheet.save(OUT / f"grid_{content_name}__{style_name}_{label}.png")
 
 
 def main() -> None:
@@ -328,7 +330,9 @@ def main() -> None:
     measure.add_argument("files", type=Path, nargs="*", help="decoders `train` wrote")
     measure.add_argument("--size", type=int, default=512)
     blocks = actions.add_parser("grid", help="grid and texture in flat areas")
-    blocks.add_argument("--decoder", type=Path, required=True, help="a file `train` wrote")
+    blocks.add_argument(
+        "--decoder", type=Path, nargs="+", required=True, help="files `train` wrote"
+    )
     blocks.add_argument("pairs", nargs="+", metavar="CONTENT:STYLE")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
