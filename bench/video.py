@@ -16,7 +16,8 @@ where Farnebäck's flow, an algorithm that shares nothing with DIS, agrees.
 - style distance: bench/quality.py's (VGG-19 mean/std + Gram at relu1–3, output vs
   style), averaged over every 4th frame;
 - fps: frames / wall time of ``stylize_video`` at 512 px with the style encoded before
-  (decode, stylize, temporal, encode; the probe included);
+  (decode, stylize, temporal, encode; the probe included); ``--fps`` alone: a 64-frame
+  pan, off and on alternated;
 - peak RSS: a child process stylizing a synthetic 1080p clip (``--rss``).
 
     python bench/video.py                         # the table (off vs on) on the clips
@@ -405,6 +406,32 @@ def rss_child(clip: str, size: int) -> None:
     )
 
 
+def throughput(args) -> None:
+    """Frames per second end to end (decode, stylize, encode) at 512 px on a 64-frame
+    camera pan, the style encoded before the clock starts (a worker's style cache);
+    temporal off and on alternate, ``--repeat`` rounds (the host drifts: alternating
+    keeps the on/off ratio fair)."""
+    args.out.mkdir(parents=True, exist_ok=True)
+    clip = args.out / "pan64.mp4"
+    make_clip([replace(SHOTS["pan"][0], frames=64)], clip)
+    stylizer = Stylizer(device="cpu")
+    params = StyleParams(size=512)
+    style = stylizer.encode_style(load_image(STYLE / args.styles[0]), 512, "wct")
+    rates: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(args.repeat):
+        for temporal in (False, True):
+            started = time.perf_counter()
+            result = stylize_video(
+                stylizer, clip, [style], args.out / "pan64_out.mp4", params,
+                VideoParams(temporal=temporal),
+            )  # fmt: skip
+            rates[temporal].append(result.frames / (time.perf_counter() - started))
+    for temporal, values in rates.items():
+        shown = ", ".join(f"{v:.2f}" for v in values)
+        median = statistics.median(values)
+        print(f"temporal {'on' if temporal else 'off'}: {shown} frames/s (median {median:.2f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -427,6 +454,8 @@ def main() -> None:
     parser.add_argument("--sweep-clips", nargs="+", default=["pan", "zoom"], choices=list(SHOTS))
     parser.add_argument("--max-frames", type=int, default=64, help="of a real clip")
     parser.add_argument("--only", nargs="*", help="sweep only these settings (labels)")
+    parser.add_argument("--fps", action="store_true", help="throughput, temporal off vs on")
+    parser.add_argument("--repeat", type=int, default=2, help="rounds of --fps")
     parser.add_argument("--rss", action="store_true")
     parser.add_argument("--rss-child", nargs=2, metavar=("CLIP", "SIZE"))
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "video")
@@ -434,6 +463,8 @@ def main() -> None:
     os.environ.setdefault("STYLIZE_WEIGHTS_DIR", str(SHARED / "weights"))
     if args.rss_child:
         rss_child(args.rss_child[0], int(args.rss_child[1]))
+    elif args.fps:
+        throughput(args)
     elif args.rss:
         rss(args)
     elif args.sweep:
