@@ -92,8 +92,10 @@ def test_time_budget_is_respected(
 ) -> None:
     # The budget counts from the job's start, style encoding included; the loss network
     # is loaded once per process, so a first tiny job keeps that out of the measurement.
-    stylizer.stylize(content, [style], gatys_params(iterations=1))
-    budget = 4.0
+    # Its time (style encoding, start, one iteration) also sizes the budget, so that a
+    # loaded machine still leaves room for iterations within it.
+    first = stylizer.stylize(content, [style], gatys_params(iterations=1))
+    budget = 4.0 + 2 * first.seconds
     params = gatys_params(iterations=2000, max_seconds=budget)
     result = stylizer.stylize(content, [style], params)
     assert 0 < result.iterations < 2000
