@@ -333,9 +333,19 @@ def sweep(args) -> None:
         *[
             (
                 f"steadiness {_listed(steps)}, colour {_listed(colour)}",
-                TemporalSettings(steps=steps, colour=colour),
+                TemporalSettings(steps=steps, colour=colour, anchor=False),
             )
             for steps, colour in [((0.35, 0.15), (0.9, 0.5)), ((0.4, 0.15), (0.9, 0.5))]
+        ],
+        # The content anchored to the lattice (``anchor``, the default since), and not.
+        ("unanchored", replace(DEFAULT_TEMPORAL, anchor=False)),
+        ("anchored, no blend", replace(DEFAULT_TEMPORAL, anchor=True, steps=(), colour=())),
+        *[
+            (
+                f"anchored, steadiness {_listed(steps)}, colour {_listed(colour)}",
+                replace(DEFAULT_TEMPORAL, anchor=True, steps=steps, colour=colour),
+            )
+            for steps, colour in [((0.4, 0.15), (0.9, 0.5)), ((0.35, 0.15), (0.9, 0.5))]
         ],
     ]
     grid = [g for g in grid if args.only is None or g[0] in args.only]
@@ -346,16 +356,20 @@ def sweep(args) -> None:
     for clip in args.clip:  # real clips: motion estimated on the input
         path = out_dir / f"real-{Path(clip).stem}.mp4"
         _resave(clip, path, args.max_frames)
-        clips.append((Path(clip).stem, path, motion_estimated(read_frames(path), args.metric_flow)))
+        frames = read_frames(path)
+        metrics = ["dis-medium", "consensus"] if args.metric_flow == "both" else [args.metric_flow]
+        clips.append((Path(clip).stem, path, tuple(motion_estimated(frames, m) for m in metrics)))
     for name, path, motion in clips:
+        motions = motion if isinstance(motion, tuple) else (motion,)
         for style in args.styles:
             for label, settings in grid:
                 result, frames, score = run(
                     stylizer, scorer, path, STYLE / style, settings is not None,
                     settings or DEFAULT_TEMPORAL, out_dir,
                 )  # fmt: skip
+                errors = " / ".join(f"{1e3 * mean_warping_error(frames, m):.3f}" for m in motions)
                 print(
-                    f"| {name} | {style} | {label} | {1e3 * mean_warping_error(frames, motion):.2f} | "
+                    f"| {name} | {style} | {label} | {errors} | "
                     f"{score['style']:.3f} | {score['content']:.3f} | {result.frames / result.seconds:.1f} |",
                     flush=True,
                 )
@@ -363,8 +377,10 @@ def sweep(args) -> None:
 
 def _grey_blend(**settings) -> TemporalSettings:
     """The settings of the rows measured before colour had a weight of its own: one weight
-    per step for luminance and colour alike."""
-    return TemporalSettings(**settings, colour=settings.get("steps", DEFAULT_TEMPORAL.steps))
+    per step for luminance and colour alike (and frames not anchored)."""
+    return TemporalSettings(
+        **settings, colour=settings.get("steps", DEFAULT_TEMPORAL.steps), anchor=False
+    )
 
 
 def _listed(weights: tuple[float, ...]) -> str:
@@ -444,14 +460,15 @@ def main() -> None:
     )
     parser.add_argument(
         "--metric-flow",
-        choices=["dis-medium", "consensus"],
+        choices=["dis-medium", "consensus", "both"],
         default="dis-medium",
-        help="a real clip's motion, for the warping error (see motion_estimated)",
+        help="a real clip's motion, for the warping error (see motion_estimated); both: "
+        "--sweep prints the two, DIS medium first",
     )
     parser.add_argument("--decay", type=float)
     parser.add_argument("--blend", type=float)
     parser.add_argument("--sweep", action="store_true")
-    parser.add_argument("--sweep-clips", nargs="+", default=["pan", "zoom"], choices=list(SHOTS))
+    parser.add_argument("--sweep-clips", nargs="*", default=["pan", "zoom"], choices=list(SHOTS))
     parser.add_argument("--max-frames", type=int, default=64, help="of a real clip")
     parser.add_argument("--only", nargs="*", help="sweep only these settings (labels)")
     parser.add_argument("--fps", action="store_true", help="throughput, temporal off vs on")

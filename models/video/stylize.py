@@ -19,7 +19,7 @@ Gatys job's partial image. Canceled before any frame was written, nothing is kep
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from PIL import Image
@@ -95,7 +95,10 @@ def stylize_video(
         for s in styles
     ]
     frame_params = params.model_copy(update={"size": None})  # frames arrive resized
-    history = Temporal(temporal) if video.temporal else None
+    if mask is not None:  # drawn on the frame: the canvas must not move under it
+        temporal = replace(temporal, anchor=False)
+    stride = stylizer.recipe(params.method).stride
+    history = Temporal(temporal, stride) if video.temporal else None
     result = VideoResult(
         os.fspath(output), video.format, 0, width, height, info.fps, 0.0, False, 0.0
     )
@@ -116,11 +119,14 @@ def stylize_video(
                     result.canceled = True
                     break
                 _check_size(frame, width, height)
-                if history is not None and history.start(frame.image):
-                    result.cuts.append(frame.index)
+                image = frame.image
+                if history is not None:
+                    if history.start(image):
+                        result.cuts.append(frame.index)
+                    image = history.place(image)
                 try:
                     stylized = stylizer.stylize(
-                        Image.fromarray(frame.image),
+                        Image.fromarray(image),
                         features,
                         frame_params,
                         mask=mask,

@@ -1,5 +1,6 @@
 """Temporal consistency pieces: the cascade's content-statistics hook, smoothed statistics,
-optical flow with its consistency check, scene cuts, and the history they reset."""
+optical flow with its consistency check, scene cuts, the history they reset, and the
+frame's place in the cascade's canvas."""
 
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ from models.video.temporal import (
     grey,
     luminance_weight,
 )
-from tests.support.video import pan, photo
+from tests.support.video import pan, photo, slide
 
 SIZE = (160, 96)
 
@@ -105,7 +106,8 @@ def test_scene_cuts_are_found_between_shots_and_not_within_a_pan():
 
 
 def test_the_history_blends_within_a_shot_and_is_dropped_at_a_cut():
-    temporal = Temporal(TemporalSettings(steps=(0.8,), blend=0.5))
+    # Not anchored: the frames are the canvas (the anchor's own tests are below).
+    temporal = Temporal(TemporalSettings(steps=(0.8,), blend=0.5, anchor=False))
     shot = pan(photo("cornell.jpg"), 2, SIZE, 2)
     other = pan(photo("sailboat.jpg"), 1, SIZE, 2)[0]
     rng = np.random.default_rng(0)
@@ -138,7 +140,7 @@ def test_the_step_blend_weighs_luminance_and_colour_apart():
     colour_shift = torch.tensor([0.1, -0.1 * 0.299 / 0.587, 0.0]).view(1, 3, 1, 1)  # no luma
 
     def blended(previous: torch.Tensor, current: torch.Tensor) -> torch.Tensor:
-        temporal = Temporal(TemporalSettings(steps=(0.2,), colour=(0.6,)))
+        temporal = Temporal(TemporalSettings(steps=(0.2,), colour=(0.6,), anchor=False))
         for image in (previous, current):
             temporal.start(still)
             out = temporal.step_output(0, 4, image.expand(1, 3, SIZE[1], SIZE[0]).clone())
@@ -172,3 +174,26 @@ def test_optical_flow_follows_a_known_shift():
     assert reliable[10:-10, 10:-10].mean() > 0.9
     assert np.median(inner[:, 0]) == pytest.approx(4, abs=0.1)
     assert np.median(inner[:, 1]) == pytest.approx(0, abs=0.1)
+
+
+def test_the_anchored_canvas_holds_the_content_still_and_gives_the_frame_back():
+    temporal = Temporal(TemporalSettings())
+    building = np.ascontiguousarray(photo(scale=1.5)[400:, 200:])  # texture, not sky
+    frames = slide(building, 6, SIZE, (2.3, 0.6))  # content moves by −(2.3, 0.6)
+    canvases = []
+    for frame in frames:
+        temporal.start(frame)
+        canvas = temporal.place(frame)
+        assert canvas.shape == (SIZE[1] + 8, SIZE[0] + 8, 3)  # one lattice cell of margin
+        back = temporal.finish(canvas)
+        assert back.shape == frame.shape
+        # Two resamplings (Lanczos): the frame comes back within a few grey levels.
+        assert np.abs(_pixels(back) - _pixels(frame))[4:-4, 4:-4].mean() < 2
+        canvases.append(_pixels(canvas))
+    # In the canvas the content stays where it was, modulo the 8-px lattice: the
+    # accumulated motion is 11.5 px sideways, so compare with a lattice cell's shift.
+    still = [np.abs(b[20:-20, 20:-20] - a[20:-20, 20:-20]).mean()
+             for a, b in zip(canvases, canvases[1:], strict=False)]  # fmt: skip
+    moved = [np.abs(_pixels(b) - _pixels(a))[20:-20, 20:-20].mean()
+             for a, b in zip(frames, frames[1:], strict=False)]  # fmt: skip
+    assert max(still[:3]) < 0.25 * min(moved)

@@ -72,6 +72,26 @@ def pan(image: np.ndarray, frames: int, size: tuple[int, int], step: int) -> lis
     ]
 
 
+def slide(
+    image: np.ndarray, frames: int, size: tuple[int, int], step: tuple[float, float]
+) -> list[np.ndarray]:
+    """A camera moving by a fraction of a pixel per frame, ``step`` (x, y): frame t
+    shows ``image`` from (t·x, t·y) on, resampled (cubic), so frame t−1 shows pixel p
+    of frame t at p + step."""
+    import cv2
+
+    width, height = size
+    return [
+        cv2.warpAffine(
+            image,
+            np.array([[1, 0, -t * step[0]], [0, 1, -t * step[1]]]),
+            size,
+            flags=cv2.INTER_CUBIC,
+        )
+        for t in range(frames)
+    ]
+
+
 def read(path: Path) -> tuple[list[np.ndarray], list[float]]:
     """Decoded RGB frames and their times in seconds."""
     with av.open(str(path)) as file:
