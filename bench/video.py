@@ -338,15 +338,28 @@ def sweep(args) -> None:
             for steps, colour in [((0.35, 0.15), (0.9, 0.5)), ((0.4, 0.15), (0.9, 0.5))]
         ],
         # The content anchored to the lattice (``anchor``, the default since), and not.
-        ("unanchored", replace(DEFAULT_TEMPORAL, anchor=False)),
+        (
+            "unanchored",
+            TemporalSettings(steps=(0.4, 0.15), colour=(0.9, 0.5), anchor=False),
+        ),
         ("anchored, no blend", replace(DEFAULT_TEMPORAL, anchor=True, steps=(), colour=())),
         *[
             (
                 f"anchored, steadiness {_listed(steps)}, colour {_listed(colour)}",
                 replace(DEFAULT_TEMPORAL, anchor=True, steps=steps, colour=colour),
             )
-            for steps, colour in [((0.4, 0.15), (0.9, 0.5)), ((0.35, 0.15), (0.9, 0.5))]
+            for steps, colour in [
+                ((0.4, 0.15), (0.9, 0.5)),
+                ((0.35, 0.15), (0.9, 0.5)),
+                ((0.4,), (0.9,)),
+                ((0.5,), (0.9,)),
+                ((0.4, 0.1), (0.9, 0.3)),
+            ]
         ],
+        (
+            "anchored, steadiness 0.4, 0.15, colour 0.9, 0.5, decay 0.2",
+            TemporalSettings(steps=(0.4, 0.15), colour=(0.9, 0.5), decay=0.2),
+        ),
     ]
     grid = [g for g in grid if args.only is None or g[0] in args.only]
     clips = []
@@ -425,27 +438,32 @@ def rss_child(clip: str, size: int) -> None:
 def throughput(args) -> None:
     """Frames per second end to end (decode, stylize, encode) at 512 px on a 64-frame
     camera pan, the style encoded before the clock starts (a worker's style cache);
-    temporal off and on alternate, ``--repeat`` rounds (the host drifts: alternating
-    keeps the on/off ratio fair)."""
+    temporal off, on without the content anchor, and on (the default) alternate,
+    ``--repeat`` rounds (the host drifts: alternating keeps the ratios fair)."""
     args.out.mkdir(parents=True, exist_ok=True)
     clip = args.out / "pan64.mp4"
     make_clip([replace(SHOTS["pan"][0], frames=64)], clip)
     stylizer = Stylizer(device="cpu")
     params = StyleParams(size=512)
     style = stylizer.encode_style(load_image(STYLE / args.styles[0]), 512, "wct")
-    rates: dict[bool, list[float]] = {False: [], True: []}
+    configs = {
+        "off": (False, DEFAULT_TEMPORAL),
+        "on, not anchored": (True, replace(DEFAULT_TEMPORAL, anchor=False)),
+        "on": (True, DEFAULT_TEMPORAL),
+    }
+    rates: dict[str, list[float]] = {name: [] for name in configs}
     for _ in range(args.repeat):
-        for temporal in (False, True):
+        for name, (temporal, settings) in configs.items():
             started = time.perf_counter()
             result = stylize_video(
                 stylizer, clip, [style], args.out / "pan64_out.mp4", params,
-                VideoParams(temporal=temporal),
+                VideoParams(temporal=temporal), temporal=settings,
             )  # fmt: skip
-            rates[temporal].append(result.frames / (time.perf_counter() - started))
-    for temporal, values in rates.items():
+            rates[name].append(result.frames / (time.perf_counter() - started))
+    for name, values in rates.items():
         shown = ", ".join(f"{v:.2f}" for v in values)
         median = statistics.median(values)
-        print(f"temporal {'on' if temporal else 'off'}: {shown} frames/s (median {median:.2f})")
+        print(f"temporal {name}: {shown} frames/s (median {median:.2f})")
 
 
 def main() -> None:
