@@ -311,11 +311,11 @@ def sweep(args) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     grid = [
         ("off", None),
-        ("statistics only (decay 0.9)", _grey_blend(steps=(), blend=0.0)),
+        ("statistics only (decay 0.9)", _grey_blend(decay=0.9, steps=(), blend=0.0)),
         ("output blend 0.7 only", _grey_blend(decay=0.0, steps=(), blend=0.7)),
         ("step 0 blend 0.8", _grey_blend(decay=0.0, steps=(0.8,))),
-        ("step 0 blend 0.8, decay 0.9", _grey_blend(steps=(0.8,))),
-        ("step blends 0.8, 0.5, decay 0.9", _grey_blend(steps=(0.8, 0.5))),
+        ("step 0 blend 0.8, decay 0.9", _grey_blend(decay=0.9, steps=(0.8,))),
+        ("step blends 0.8, 0.5, decay 0.9", _grey_blend(decay=0.9, steps=(0.8, 0.5))),
         ("step 0 blend 0.6", _grey_blend(decay=0.0, steps=(0.6,))),
         ("step 0 blend 0.4", _grey_blend(decay=0.0, steps=(0.4,))),
         ("step 0 blend 0.3", _grey_blend(decay=0.0, steps=(0.3,))),

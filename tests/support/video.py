@@ -5,6 +5,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 from tests.support.paths import SHARED
@@ -78,9 +79,6 @@ def slide(
     """A camera moving by a fraction of a pixel per frame, ``step`` (x, y): frame t
     shows ``image`` from (t·x, t·y) on, resampled (cubic), so frame t−1 shows pixel p
     of frame t at p + step."""
-    import cv2
-
-    width, height = size
     return [
         cv2.warpAffine(
             image,
