@@ -22,6 +22,7 @@ where Farnebäck's flow, an algorithm that shares nothing with DIS, agrees.
 
     python bench/video.py                         # the table (off vs on) on the clips
     python bench/video.py --clip bigbuckbunny.mp4 # plus a real clip
+    python bench/video.py --clip bikes.mp4@64     # its frames 64-127 (a held-out stretch)
     python bench/video.py --clip bikes.mp4 --metric-flow consensus  # independent of DIS
     python bench/video.py --sweep                 # the blend weights tried (RESULTS.md)
     python bench/video.py --rss                   # peak RSS, 1080p in, 512 and 1080 out
@@ -245,12 +246,9 @@ def table(args) -> None:
         frames = read_frames(path)
         clips.append((name, path, motion_true(cameras, (512, 288)), frames))
     for clip in args.clip:
-        small = out_dir / f"real-{Path(clip).stem}.mp4"
-        _resave(clip, small, args.max_frames)
+        small, name = _real_clip(clip, out_dir, args.max_frames)
         frames = read_frames(small)
-        clips.append(
-            (f"real: {Path(clip).name}", small, motion_estimated(frames, args.metric_flow), frames)
-        )
+        clips.append((f"real: {name}", small, motion_estimated(frames, args.metric_flow), frames))
     settings = _settings(args)
     rows = []
     for name, path, motion, inputs in clips:
@@ -271,12 +269,26 @@ def table(args) -> None:
     (out_dir / "video.json").write_text(json.dumps(rows, indent=1))
 
 
-def _resave(src: Path, dst: Path, max_frames: int) -> None:
-    """The first frames of a real clip at 512 px (what the stylizer sees), as MP4."""
+def _real_clip(spec: str, out_dir: Path, max_frames: int) -> tuple[Path, str]:
+    """``clip.mp4`` (its first ``max_frames`` frames) or ``clip.mp4@N`` (from frame N on:
+    a later stretch of a clip, held out when the start was tuned on), resaved at 512 px;
+    its path and name."""
+    path, _, start = str(spec).partition("@")
+    name = Path(path).stem + (f"@{start}" if start else "")
+    small = out_dir / f"real-{name}.mp4"
+    _resave(Path(path), small, max_frames, int(start or 0))
+    return small, name
+
+
+def _resave(src: Path, dst: Path, max_frames: int, start: int = 0) -> None:
+    """``max_frames`` frames of a real clip from frame ``start``, at 512 px (what the
+    stylizer sees), as MP4."""
     with VideoReader(src, size=512) as reader:
         writer = None
         for f in reader:
-            if f.index == max_frames:
+            if f.index < start:
+                continue
+            if f.index == start + max_frames:
                 break
             if writer is None:
                 h, w = f.image.shape[:2]
@@ -333,20 +345,20 @@ def sweep(args) -> None:
         *[
             (
                 f"steadiness {_listed(steps)}, colour {_listed(colour)}",
-                TemporalSettings(steps=steps, colour=colour, anchor=False),
+                TemporalSettings(steps=steps, colour=colour, anchor=False, lowpass=0.0),
             )
             for steps, colour in [((0.35, 0.15), (0.9, 0.5)), ((0.4, 0.15), (0.9, 0.5))]
         ],
         # The content anchored to the lattice (``anchor``, the default since), and not.
         (
             "unanchored",
-            TemporalSettings(steps=(0.4, 0.15), colour=(0.9, 0.5), anchor=False),
+            TemporalSettings(steps=(0.4, 0.15), colour=(0.9, 0.5), anchor=False, lowpass=0.0),
         ),
-        ("anchored, no blend", replace(DEFAULT_TEMPORAL, anchor=True, steps=(), colour=())),
+        ("anchored, no blend", replace(DEFAULT_TEMPORAL, steps=(), colour=(), lowpass=0.0)),
         *[
             (
                 f"anchored, steadiness {_listed(steps)}, colour {_listed(colour)}",
-                replace(DEFAULT_TEMPORAL, anchor=True, steps=steps, colour=colour),
+                replace(DEFAULT_TEMPORAL, steps=steps, colour=colour, lowpass=0.0),
             )
             for steps, colour in [
                 ((0.4, 0.15), (0.9, 0.5)),
@@ -358,8 +370,17 @@ def sweep(args) -> None:
         ],
         (
             "anchored, steadiness 0.4, 0.15, colour 0.9, 0.5, decay 0.2",
-            TemporalSettings(steps=(0.4, 0.15), colour=(0.9, 0.5), decay=0.2),
+            TemporalSettings(steps=(0.4, 0.15), colour=(0.9, 0.5), decay=0.2, lowpass=0.0),
         ),
+        # The luminance split at σ 2 px, its fine band blended last (``lowpass``, the
+        # default since).
+        *[
+            (
+                f"split at 2 px, steadiness {_listed(steps)}, colour 0.9, 0.3",
+                replace(DEFAULT_TEMPORAL, steps=steps, colour=(0.9, 0.3), lowpass=2.0),
+            )
+            for steps in [(0.4, 0.1), (0.5, 0.1)]
+        ],
     ]
     grid = [g for g in grid if args.only is None or g[0] in args.only]
     clips = []
@@ -367,11 +388,10 @@ def sweep(args) -> None:
         path = out_dir / f"clip-{name}.mp4"
         clips.append((name, path, motion_true(make_clip(SHOTS[name], path), (512, 288))))
     for clip in args.clip:  # real clips: motion estimated on the input
-        path = out_dir / f"real-{Path(clip).stem}.mp4"
-        _resave(clip, path, args.max_frames)
+        path, name = _real_clip(clip, out_dir, args.max_frames)
         frames = read_frames(path)
         metrics = ["dis-medium", "consensus"] if args.metric_flow == "both" else [args.metric_flow]
-        clips.append((Path(clip).stem, path, tuple(motion_estimated(frames, m) for m in metrics)))
+        clips.append((name, path, tuple(motion_estimated(frames, m) for m in metrics)))
     for name, path, motion in clips:
         motions = motion if isinstance(motion, tuple) else (motion,)
         for style in args.styles:
@@ -390,9 +410,10 @@ def sweep(args) -> None:
 
 def _grey_blend(**settings) -> TemporalSettings:
     """The settings of the rows measured before colour had a weight of its own: one weight
-    per step for luminance and colour alike (and frames not anchored)."""
+    per step for luminance and colour alike (and frames not anchored, the whole
+    difference blended)."""
     return TemporalSettings(
-        **settings, colour=settings.get("steps", DEFAULT_TEMPORAL.steps), anchor=False
+        **settings, colour=settings.get("steps", DEFAULT_TEMPORAL.steps), anchor=False, lowpass=0.0
     )
 
 
@@ -470,7 +491,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--clip", nargs="*", default=[], type=Path, help="real clips to add")
+    parser.add_argument(
+        "--clip", nargs="*", default=[], help="real clips to add; clip.mp4@N: from frame N"
+    )
     parser.add_argument(
         "--styles",
         nargs="+",

@@ -16,11 +16,14 @@ whitening amplifies the change in the weak directions, and the strokes swing: fl
    the new frame's own. By default the blend is made on the decoded images of the
    first two cascade steps (levels 4 and 2), not on the output: the later steps then
    re-impose the style's statistics on it, which keeps more of the texture for the
-   same steadiness. Colour and luminance are blended apart: a colour blend flattens
-   the texture far less than a luminance blend of the same weight, and a colourful
-   style's flicker is as much hue as brightness (a grey one's is all brightness), so
-   the colour takes a strong weight and the luminance only what is left to reach the
-   steadiness asked for (``luminance_weight``).
+   same steadiness. The blend is made by parts, in order of what each costs the
+   texture (``luminance_weights``): colour first, with a strong weight (a colour blend
+   flattens the texture far less than a luminance blend of the same weight, and a
+   colourful style's flicker is as much hue as brightness); then the luminance's low
+   band (a Gaussian of σ 2 px: where strokes sit and how they are shaded); its fine
+   band only as far as the steadiness asked for still needs, because the fine band is
+   the texture, and two frames' textures blended are a texture of another kind (at
+   relu3_1 it no longer matches the style's), which the later steps do not undo.
 
 4. ``ContentAnchor``: the cascade's deepest step works on a lattice of one feature per
    8×8 pixels (relu4_1, three poolings), and the strokes it paints are tied to that
@@ -54,11 +57,19 @@ class TemporalSettings:
     # image (by step index; missing steps: 0): as much as blending it in with this weight
     # would. The later steps re-impose the style's statistics on the blend, so it
     # steadies the strokes with less texture lost than blending the output.
-    steps: tuple[float, ...] = (0.4, 0.1)
-    # The weight of its colour, by step; the luminance's is then found per frame. The
-    # trade-offs are measured in bench/RESULTS.md ("Video"); with the content anchored,
-    # less at level 2 keeps every tuning pair's style within 10 %.
+    steps: tuple[float, ...] = (0.5, 0.1)
+    # The weight of its colour, by step; the luminance's bands' are then found per frame
+    # (``luminance_weights``). The trade-offs are measured in bench/RESULTS.md ("Video").
     colour: tuple[float, ...] = (0.9, 0.3)
+    # The luminance's difference splits at this scale (a Gaussian's σ, px; 0: no split):
+    # the low band (where strokes sit, how they are shaded) is blended first, the fine
+    # band (the texture, which a blend of two frames' strokes turns into a texture of
+    # another kind that the later steps cannot undo) only as far as still needed.
+    lowpass: float = 2.0
+    # The most the low band is blended with: the rest of the steadiness asked for comes
+    # from the fine band (``luminance_weights``); below 1, a shot's shading still follows
+    # the frames.
+    low_most: float = 0.8
     blend: float = 0.0  # weight of the warped previous final output where the flow holds
     flow_preset: int = cv2.DISOPTICAL_FLOW_PRESET_FAST
     # A cut: colour histograms of consecutive frames differ by more than this (0–1) ...
@@ -307,6 +318,7 @@ class FlowBlend:
         self._pending: tuple[np.ndarray, np.ndarray] | None = None  # (flow, reliable)
         self._steps: dict[int, np.ndarray] = {}  # previous frame's step images, float32
         self._output: np.ndarray | None = None  # previous frame's final output, uint8
+        self._bands = (settings.lowpass, settings.low_most)
 
     def reset(self) -> None:
         self._previous_grey, self._steps, self._output = None, {}, None
@@ -349,7 +361,7 @@ class FlowBlend:
             flow, reliable = self._pending
             if self._anchor:
                 flow = flow - self._anchor.drift
-            pixels = _mix(pixels, previous, flow, reliable, weight)
+            pixels = _mix(pixels, previous, flow, reliable, weight, self._bands)
             window.copy_(torch.from_numpy(pixels).permute(2, 0, 1))
         self._steps[index] = np.array(pixels, np.float32)
         return image
@@ -359,7 +371,7 @@ class FlowBlend:
         if self.settings.blend and self._pending is not None and self._output is not None:
             weight = (self.settings.blend, self.settings.blend)
             mixed = _mix(output.astype(np.float32), self._output.astype(np.float32),
-                         *self._pending, weight)  # fmt: skip
+                         *self._pending, weight, self._bands)  # fmt: skip
             output = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
         self._output = output
         return output
@@ -375,44 +387,80 @@ def _mix(
     flow: np.ndarray,
     reliable: np.ndarray,
     weight: tuple[float, float],
+    bands: tuple[float, float] = (0.0, 1.0),
 ) -> np.ndarray:
-    """(1 − w)·current + w·previous warped, where the flow is reliable; RGB (H, W, 3)
-    float32. ``weight``: (the steadiness, the colour's weight), see ``luminance_weight``.
+    """current + w·(previous warped − current), where the flow is reliable; RGB (H, W, 3)
+    float32. ``weight``: (the steadiness, the colour's weight); ``bands``: (σ of the
+    luminance's low band, the most that band is blended with), see ``luminance_weights``.
 
     The difference splits into its grey part (luma, equal in R, G, B) and the rest,
-    its colour, which has no luma: each part is blended with its own weight.
+    its colour, which has no luma; the grey part into its low band (a Gaussian blur of
+    σ px) and its fine band. Each part is blended with its own weight.
     """
+    mask = reliable.astype(np.float32)
     difference = warp(previous, flow) - current
     grey = difference @ LUMA  # (H, W), the grey part's level in each of R, G, B
     colour_part = difference - grey[..., None]
-    mask = reliable.astype(np.float32)
-    # Sums as dot products: a boolean index would copy the frame twice over.
-    luminance = luminance_weight(
-        *weight,
-        3 * float(np.square(grey).ravel() @ mask.ravel()),
-        float(np.vdot(colour_part * mask[..., None], colour_part)),
-    )
-    blended = np.float32(luminance) * grey[..., None] + np.float32(weight[1]) * colour_part
+    sigma, low_most = bands
+    low = _masked_blur(grey, mask, sigma) if sigma > 0 else grey
+    fine = grey - low
+
+    def energy(part: np.ndarray) -> float:  # a dot product: a boolean index would copy
+        return float(np.vdot(part * (mask if part.ndim == 2 else mask[..., None]), part))
+
+    low_weight, fine_weight = luminance_weights(
+        *weight, low_most if sigma > 0 else 1.0,
+        energy(colour_part), 3 * energy(low), 3 * energy(fine),
+    )  # fmt: skip
+    blended = low_weight * low + fine_weight * fine if fine_weight else low_weight * low
+    blended = np.float32(weight[1]) * colour_part + blended.astype(np.float32)[..., None]
     return current + mask[..., None] * blended
 
 
-def luminance_weight(
-    steadiness: float, colour: float, luminance_energy: float, colour_energy: float
-) -> float:
-    """The luminance's weight that leaves as much of the frame-to-frame difference as a
-    blend of weight ``steadiness`` on all of it would, the colour being blended with
-    ``colour`` (≥ ``steadiness``): w such that
-    (1 − w)² E_luminance + (1 − colour)² E_colour = (1 − steadiness)² (E_luminance + E_colour).
+def _masked_blur(image: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
+    """A Gaussian blur of (H, W) ``image`` over the pixels where ``mask`` is 1 only
+    (normalised convolution): an unreliable pixel's difference, a disocclusion's, does
+    not leak into its reliable neighbours."""
+    blurred = cv2.GaussianBlur(image * mask, (0, 0), sigma)
+    weight = cv2.GaussianBlur(mask, (0, 0), sigma)
+    return np.divide(blurred, weight, out=np.zeros_like(blurred), where=weight > 1e-3)
 
-    A grey style's difference is all luminance: w = ``steadiness``. A colourful one's is
-    largely colour, which the colour weight steadies: w falls, down to 0, and less
-    texture is flattened for the same steadiness.
+
+def luminance_weights(
+    steadiness: float,
+    colour: float,
+    low_most: float,
+    colour_energy: float,
+    low_energy: float,
+    fine_energy: float = 0.0,
+) -> tuple[float, float]:
+    """The weights of the luminance's low and fine bands that leave as much of the
+    frame-to-frame difference as a blend of weight ``steadiness`` on all of it would,
+    the colour being blended with ``colour`` (≥ ``steadiness``):
+    (1 − colour)² E_colour + (1 − w_low)² E_low + (1 − w_fine)² E_fine
+    = (1 − steadiness)² (E_colour + E_low + E_fine), spent in order of what it costs the
+    texture: colour first, then the low band (up to ``low_most``), the fine band last.
+
+    A grey style's difference is all luminance; a colourful one's is largely colour,
+    which steadies it at little cost: the luminance's weights fall, down to 0. The fine
+    band is the texture itself: two frames' strokes blended are a texture of another
+    kind, so it is blended only where the low band cannot reach the steadiness (a zoom,
+    whose strokes morph at every scale); a slow, shaded scene's flicker is in the low band.
     """
-    if luminance_energy <= 0:
-        return steadiness
-    left = (1 - steadiness) ** 2 * (luminance_energy + colour_energy)
-    left -= (1 - colour) ** 2 * colour_energy
-    return max(0.0, 1 - (max(left, 0.0) / luminance_energy) ** 0.5)
+    total = colour_energy + low_energy + fine_energy
+    left = (1 - steadiness) ** 2 * total - (1 - colour) ** 2 * colour_energy
+    left = max(left, 0.0)  # what the luminance may keep of its difference
+    if low_energy + fine_energy <= 0:
+        return steadiness, steadiness
+    if left >= low_energy + fine_energy:
+        return 0.0, 0.0
+    if low_energy > 0 and left >= fine_energy:
+        low = 1 - ((left - fine_energy) / low_energy) ** 0.5
+        if low <= low_most:
+            return low, 0.0
+    left -= (1 - low_most) ** 2 * low_energy
+    fine = 1 - (max(left, 0.0) / fine_energy) ** 0.5 if fine_energy > 0 else 0.0
+    return low_most, max(fine, 0.0)
 
 
 def _at(weights: tuple[float, ...], index: int) -> float:

@@ -1,6 +1,6 @@
 """Temporal consistency pieces: the cascade's content-statistics hook, smoothed statistics,
-optical flow with its consistency check, scene cuts, the history they reset, and the
-frame's place in the cascade's canvas."""
+optical flow with its consistency check, the blend (luminance and colour, its low-pass),
+scene cuts, the history they reset, and the frame's place in the cascade's canvas."""
 
 import numpy as np
 import pytest
@@ -16,7 +16,7 @@ from models.video.temporal import (
     TemporalSettings,
     consistent,
     grey,
-    luminance_weight,
+    luminance_weights,
 )
 from tests.support.video import pan, photo, slide
 
@@ -106,8 +106,9 @@ def test_scene_cuts_are_found_between_shots_and_not_within_a_pan():
 
 
 def test_the_history_blends_within_a_shot_and_is_dropped_at_a_cut():
-    # Not anchored: the frames are the canvas (the anchor's own tests are below).
-    temporal = Temporal(TemporalSettings(steps=(0.8,), blend=0.5, anchor=False))
+    # Not anchored: the frames are the canvas (the anchor's own tests are below). The
+    # images are noise, all fine band: the whole difference is blended (``lowpass`` 0).
+    temporal = Temporal(TemporalSettings(steps=(0.8,), blend=0.5, anchor=False, lowpass=0.0))
     shot = pan(photo("cornell.jpg"), 2, SIZE, 2)
     other = pan(photo("sailboat.jpg"), 1, SIZE, 2)[0]
     rng = np.random.default_rng(0)
@@ -153,16 +154,64 @@ def test_the_step_blend_weighs_luminance_and_colour_apart():
     torch.testing.assert_close(blended(base + colour_shift, base), expected, atol=1e-3, rtol=0)
 
 
+@pytest.mark.parametrize("lowpass", [0.0, 2.0])
+def test_the_blend_steadies_the_shading_first_and_leaves_the_texture_the_frames_own(lowpass):
+    # The previous step image differs from this one by a smooth brightness ramp (how a
+    # stroke's shading flickers) and by a fainter texture of opposite phase (strokes
+    # that morphed). Blending the whole difference averages the two textures away;
+    # split at σ 2 px the low band alone steadies the frame as much, the texture kept.
+    still = pan(photo("cornell.jpg"), 1, SIZE, 0)[0]  # no motion: the flow holds everywhere
+    h, w = SIZE[1], SIZE[0]
+    ramp = torch.linspace(0, 0.2, w).expand(h, w)
+    texture = 0.02 * (1 - 2 * ((torch.arange(h)[:, None] + torch.arange(w)) % 2)).float()
+    previous, current = 0.4 + ramp - texture, 0.4 + texture
+    temporal = Temporal(
+        TemporalSettings(steps=(0.5,), colour=(0.5,), anchor=False, lowpass=lowpass)
+    )
+    for image in (previous, current):
+        temporal.start(still)
+        out = temporal.step_output(0, 4, image.expand(1, 3, h, w).clone())
+        temporal.finish(still)
+    inner = (slice(8, -8), slice(8, -8))
+    moved = (out[0, 0] - previous)[inner].square().mean()
+    left = moved / (current - previous)[inner].square().mean()
+    assert float(left) == pytest.approx(0.5**2, rel=0.1)  # as steady as a plain blend of ½
+    kept = float(((out[0, 0] - 0.4)[inner] * texture[inner]).mean() / texture.square().mean())
+    if lowpass:
+        assert kept > 0.95  # the frame's own texture, untouched
+    else:
+        assert kept < 0.05  # two opposite textures averaged to nothing
+
+
 @pytest.mark.parametrize("colour_share", [0.0, 0.3, 0.6])
-def test_the_luminance_weight_leaves_the_difference_a_plain_blend_of_that_strength_would(
-    colour_share,
+@pytest.mark.parametrize("fine_share", [0.0, 0.2, 0.5])
+def test_the_luminance_weights_leave_the_difference_a_plain_blend_of_that_strength_would(
+    colour_share, fine_share
 ):
-    steadiness, colour = 0.4, 0.9
-    luminance = luminance_weight(steadiness, colour, 1 - colour_share, colour_share)
-    left = (1 - luminance) ** 2 * (1 - colour_share) + (1 - colour) ** 2 * colour_share
+    steadiness, colour, low_most = 0.4, 0.9, 0.8
+    energies = (
+        colour_share,
+        (1 - colour_share) * (1 - fine_share),
+        (1 - colour_share) * fine_share,
+    )
+    low, fine = luminance_weights(steadiness, colour, low_most, *energies)
+    left = sum((1 - w) ** 2 * e for w, e in zip((colour, low, fine), energies, strict=True))
     assert left == pytest.approx((1 - steadiness) ** 2)
-    assert luminance <= steadiness  # colour does part of the work, the texture keeps more
-    assert luminance == steadiness if colour_share == 0 else luminance < steadiness
+    assert 0 <= fine <= low <= low_most  # colour, then the low band, the texture last
+    if fine > 0:
+        assert low == low_most
+    # Without a split (σ 0) all of the luminance is "low", and colour still goes first.
+    whole, _ = luminance_weights(steadiness, colour, 1.0, colour_share, 1 - colour_share)
+    assert whole == steadiness if colour_share == 0 else whole < steadiness
+
+
+def test_the_fine_band_is_blended_only_when_the_low_band_cannot_steady_the_frame():
+    # A difference all in the fine band (strokes that morph under a zoom): blended there.
+    low, fine = luminance_weights(0.4, 0.9, 0.8, 0.0, 0.0, 1.0)
+    assert (low, fine) == (0.8, pytest.approx(0.4))
+    # Mostly in the low band (a slow, shaded scene): the texture is left alone.
+    low, fine = luminance_weights(0.4, 0.9, 0.8, 0.0, 0.8, 0.2)
+    assert fine == 0 and 0.4 < low < 0.8
 
 
 def test_optical_flow_follows_a_known_shift():
