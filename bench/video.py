@@ -379,7 +379,7 @@ def sweep(args) -> None:
                 f"split at 2 px, steadiness {_listed(steps)}, colour 0.9, 0.3",
                 replace(DEFAULT_TEMPORAL, steps=steps, colour=(0.9, 0.3), lowpass=2.0),
             )
-            for steps in [(0.4, 0.1), (0.5, 0.1)]
+            for steps in [(0.4, 0.1), (0.5, 0.1), (0.5, 0.3), (0.5, 0.5), (0.6, 0.3)]
         ],
     ]
     grid = [g for g in grid if args.only is None or g[0] in args.only]
