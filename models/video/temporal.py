@@ -402,19 +402,28 @@ def _mix(
     grey = difference @ LUMA  # (H, W), the grey part's level in each of R, G, B
     colour_part = difference - grey[..., None]
     sigma, low_most = bands
-    low = _masked_blur(grey, mask, sigma) if sigma > 0 else grey
-    fine = grey - low
-
-    def energy(part: np.ndarray) -> float:  # a dot product: a boolean index would copy
-        return float(np.vdot(part * (mask if part.ndim == 2 else mask[..., None]), part))
-
+    fine, fine_energy = None, 0.0
+    if sigma > 0:
+        low = _masked_blur(grey, mask, sigma)
+        fine = grey - low
+        fine_energy = 3 * _energy(fine, mask)
+    else:
+        low, low_most = grey, 1.0  # no split: all of the luminance is the "low" band
     low_weight, fine_weight = luminance_weights(
-        *weight, low_most if sigma > 0 else 1.0,
-        energy(colour_part), 3 * energy(low), 3 * energy(fine),
+        *weight, low_most, _energy(colour_part, mask[..., None]), 3 * _energy(low, mask),
+        fine_energy,
     )  # fmt: skip
-    blended = low_weight * low + fine_weight * fine if fine_weight else low_weight * low
-    blended = np.float32(weight[1]) * colour_part + blended.astype(np.float32)[..., None]
+    luminance = low_weight * low
+    if fine is not None and fine_weight:
+        luminance += fine_weight * fine
+    blended = np.float32(weight[1]) * colour_part + luminance.astype(np.float32)[..., None]
     return current + mask[..., None] * blended
+
+
+def _energy(part: np.ndarray, mask: np.ndarray) -> float:
+    """Σ part² over the pixels ``mask`` keeps: a dot product, where a boolean index would
+    copy the frame."""
+    return float(np.vdot(part * mask, part))
 
 
 def _masked_blur(image: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:

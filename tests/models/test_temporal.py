@@ -1,5 +1,5 @@
 """Temporal consistency pieces: the cascade's content-statistics hook, smoothed statistics,
-optical flow with its consistency check, the blend (luminance and colour, its low-pass),
+optical flow with its consistency check, the blend (colour, the luminance's bands),
 scene cuts, the history they reset, and the frame's place in the cascade's canvas."""
 
 import numpy as np
