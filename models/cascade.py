@@ -19,7 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from models import weights
-from models.detail import DetailTransfer
+from models.detail import DetailTransfer, ShadingTransfer
 from models.errors import Canceled, InvalidParameter
 from models.networks import cd16x, vgg
 from models.tensors import crop, pad_to_multiple, to_tensor
@@ -63,6 +63,8 @@ class Recipe:
     # after the last step by default; earlier, the shallower steps re-stylize it.
     detail: DetailTransfer | None = None
     detail_after: int = -1
+    # The content's shading brought back after the last step, in the output's tones.
+    shading: ShadingTransfer | None = None
 
     def __post_init__(self) -> None:
         if self.family != "cd16x" and any(s.upsample != "nearest" for s in self.steps):
@@ -260,7 +262,10 @@ def run_cascade(
                     f"level {step.level}", min(1.0, 0.2 + 0.8 * (i + 1) / len(recipe.steps))
                 )
             )
-    return crop(x, size)
+    x = crop(x, size)
+    if recipe.shading is not None:
+        x = recipe.shading(x, crop(content, size))
+    return x
 
 
 def decode(

@@ -80,6 +80,7 @@ def run_poster(
     """(1, 3, H, W) in [0, 1] → stylized, same size: ``run_cascade``'s contract for one
     image without a mask or hooks, in a few full-resolution RGB maps plus one band."""
     networks.load(recipe)
+    content = x  # the caller holds it anyway; the shading at the end needs it
     steps = recipe.steps
     deep = tuple(step for step in steps if step.level >= DEEP_LEVEL)
     shallow = steps[len(deep) :]
@@ -119,6 +120,8 @@ def run_poster(
                 should_cancel,
             )  # fmt: skip
         report(len(deep) + i + 1)
+    if recipe.shading is not None:
+        x = recipe.shading(x, content)
     return x
 
 

@@ -1,9 +1,12 @@
-"""Detail transfer and the guided filter restore the content's structure, nothing else."""
+"""Detail transfer, shading transfer and the guided filter restore the content's
+structure, nothing else."""
 
 import torch
 
+from models.cascade import encode_style, run_cascade
 from models.detail import (
     DetailTransfer,
+    ShadingTransfer,
     box_mean,
     gaussian_blur,
     guided_filter,
@@ -99,6 +102,69 @@ def test_detail_restored_between_levels_is_restyled_by_the_shallower_ones(
     # levels give it the style's statistics again, so it stays further from the content's.
     gap = [(_fine_band(x, 1.0) - _fine_band(content, 1.0)).square().mean() for x in (a, b)]
     assert gap[0] > 2 * gap[1]
+
+
+def _coarse_band(image: torch.Tensor, sigma: float) -> torch.Tensor:
+    return gaussian_blur(luminance(image), sigma)
+
+
+def _correlation(a: torch.Tensor, b: torch.Tensor) -> float:
+    return torch.corrcoef(torch.stack([a.flatten(), b.flatten()]))[0, 1].item()
+
+
+def test_shading_transfer_brings_the_contents_form_in_the_outputs_own_tones(
+    stylizer, photo, painting
+):
+    stylized, content = _stylized(stylizer, photo, painting), to_tensor(photo)
+    out = ShadingTransfer(sigma=6.0, strength=1.0)(stylized, content)
+    assert out.shape == stylized.shape
+    before, after = _coarse_band(stylized, 6.0), _coarse_band(out, 6.0)
+    form = _coarse_band(content, 6.0)
+    assert _correlation(after, form) > max(0.9, _correlation(before, form) + 0.1)
+    # The tones are the stylization's: the coarse band's mean and spread barely move.
+    assert abs(after.mean() - before.mean()) < 0.01
+    assert abs(after.std() / before.std() - 1) < 0.1
+    # The fine band, the strokes, stays: the shift is smooth (what changes comes from the
+    # pixels that clamp, and from the blur's tail at this small size).
+    strokes = _fine_band(stylized, 1.0)
+    default = ShadingTransfer()(stylized, content)
+    assert (_fine_band(default, 1.0) - strokes).norm() < 0.06 * strokes.norm()
+
+
+def test_shading_transfer_moves_luminance_only_and_zero_strength_is_the_identity(
+    stylizer, photo, painting
+):
+    stylized, content = _stylized(stylizer, photo, painting), to_tensor(photo)
+    torch.testing.assert_close(ShadingTransfer(6.0, 0.0)(stylized, content), stylized)
+    out = ShadingTransfer(6.0, 0.5)(stylized, content)
+    unclamped = ((out > 0.001) & (out < 0.999)).all(dim=1, keepdim=True).expand_as(out)
+    chroma_change = (rgb_to_ycbcr(out) - rgb_to_ycbcr(stylized))[:, 1:]
+    assert chroma_change[unclamped[:, 1:]].abs().max() < 1e-5
+    assert (out - stylized).abs().max() > 0.02
+
+
+def test_a_flat_content_flattens_the_outputs_shading_without_dividing_by_zero(
+    stylizer, photo, painting
+):
+    stylized = _stylized(stylizer, photo, painting)
+    flat = torch.full_like(stylized, 0.5)
+    out = ShadingTransfer(6.0, 1.0)(stylized, flat)
+    assert torch.isfinite(out).all()
+    # Not to 0: the shift is blurred once more when measured, and some pixels clamp.
+    assert _coarse_band(out, 6.0).std() < 0.25 * _coarse_band(stylized, 6.0).std()
+
+
+def test_a_recipe_applies_its_shading_after_the_last_step(stylizer, load, painting):
+    x = to_tensor(load("content/cornell.jpg", 200))  # not a multiple of the stride: padded
+    plain = Recipe("cd16x", RECIPES["wct"].steps, RECIPES["wct"].detail, 0)
+    shaded = Recipe("cd16x", plain.steps, plain.detail, 0, ShadingTransfer(6.0, 0.4))
+    style = encode_style(stylizer.networks, painting, plain)
+    with torch.inference_mode():
+        a = run_cascade(stylizer.networks, x, plain, [style], [1.0], None, 1.0)
+        b = run_cascade(stylizer.networks, x, shaded, [style], [1.0], None, 1.0)
+    assert b.shape == x.shape
+    torch.testing.assert_close(b, shaded.shading(a, x), atol=1e-6, rtol=0)
+    assert (b - a).abs().max() > 0.01
 
 
 def test_guided_filter_keeps_the_guides_edges_and_smooths_with_a_large_eps(photo):
