@@ -1,6 +1,8 @@
 """Posters: bands give the whole image's result, and the front door takes the poster path
 by size alone."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -79,6 +81,35 @@ def test_a_detail_transfer_after_a_deep_step_runs_in_the_posters_deep_part(
         as_poster = poster.run_poster(stylizer.networks, x, recipe, [style], [1.0], 1.0, deep_side=512)  # fmt: skip
     torch.testing.assert_close(as_poster, straight, atol=1e-5, rtol=0)
     assert (as_poster - plain).abs().max() > 0.01  # the detail was applied
+
+
+def test_a_posters_shading_is_the_whole_images_after_its_last_step(stylizer, load, painting):
+    # 80 rows, a multiple of every stride: each level pads as the whole-image run does.
+    x = to_tensor(load("content/cornell.jpg", 128))[..., :80, :]
+    recipe = RECIPES["wct"]  # detail after level 4, shading after level 1
+    assert recipe.shading is not None
+    style = encode_style(stylizer.networks, painting, recipe)
+    with torch.inference_mode():
+        straight = run_cascade(stylizer.networks, x, recipe, [style], [1.0], None, 1.0)
+        # deep_side above the content's: the deep part sees the content itself.
+        as_poster = poster.run_poster(stylizer.networks, x, recipe, [style], [1.0], 1.0, deep_side=512)  # fmt: skip
+    torch.testing.assert_close(as_poster, straight, atol=2e-4, rtol=0)
+
+
+def test_a_posters_shading_is_as_much_coarser_as_its_deep_part_was_enlarged(
+    stylizer, load, painting
+):
+    x = to_tensor(load("content/cornell.jpg", 128))[..., :80, :]
+    recipe = RECIPES["wct"]
+    unshaded = replace(recipe, shading=None)
+    style = encode_style(stylizer.networks, painting, recipe)
+    with torch.inference_mode():
+        # The deep part at half the side: its strokes come out twice as large.
+        shaded = poster.run_poster(stylizer.networks, x, recipe, [style], [1.0], 1.0, deep_side=64)  # fmt: skip
+        plain = poster.run_poster(stylizer.networks, x, unshaded, [style], [1.0], 1.0, deep_side=64)  # fmt: skip
+    twice = replace(recipe.shading, sigma=2 * recipe.shading.sigma)
+    torch.testing.assert_close(shaded, twice(plain, x), atol=1e-5, rtol=0)
+    assert (shaded - recipe.shading(plain, x)).abs().max() > 1e-3
 
 
 def test_a_recipe_fits_a_poster_when_its_detail_follows_a_deep_step():
