@@ -120,7 +120,7 @@ class ShadingTransfer:
         its own mean and spread; added to R, G and B alike, so colour stays the style's."""
         low = gaussian_blur(luminance(stylized.float()), self.sigma)
         # A flat content has no shading to give: its coarse band then flattens the output's.
-        scale = low.std() / reference.std().clamp_min(1e-4)
+        scale = low.std(correction=0) / reference.std(correction=0).clamp_min(1e-4)
         target = (reference - reference.mean()) * scale + low.mean()
         shift = self.strength * (target - low)
         return (stylized + shift.to(stylized.dtype)).clamp_(0, 1)

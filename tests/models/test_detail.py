@@ -154,6 +154,12 @@ def test_a_flat_content_flattens_the_outputs_shading_without_dividing_by_zero(
     assert _coarse_band(out, 6.0).std() < 0.25 * _coarse_band(stylized, 6.0).std()
 
 
+def test_shading_a_one_pixel_image_leaves_it_as_it_is():
+    # One pixel has a spread of 0, not an undefined one (an unbiased std would be NaN).
+    pixel = torch.tensor([0.2, 0.5, 0.7]).view(1, 3, 1, 1)
+    torch.testing.assert_close(ShadingTransfer()(pixel, torch.full_like(pixel, 0.9)), pixel)
+
+
 def test_a_recipe_applies_its_shading_after_the_last_step(stylizer, load, painting):
     x = to_tensor(load("content/cornell.jpg", 200))  # not a multiple of the stride: padded
     plain = Recipe("cd16x", RECIPES["wct"].steps, RECIPES["wct"].detail, 0)
