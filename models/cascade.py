@@ -95,9 +95,9 @@ def cascade(transform: Transform, levels: Sequence[int]) -> tuple[Step, ...]:
 #   structure per unit of style lost. After level 1, 40 % of the photo's shading (its
 #   luminance coarser than 6 px) comes back in the output's own tones: its form, which
 #   flat, few-colour styles break into blotches (held out: SSIM better on every pair,
-#   style and Gram error even, bench/RESULTS.md). Level 5's
-#   decoder reconstructs at 18.7 dB and leaves ripples the shallow levels cannot undo;
-#   level 3 costs a quarter more time.
+#   style and Gram error within 1 % pair by pair, bench/RESULTS.md). Level 5's decoder
+#   reconstructs at 18.7 dB and leaves ripples the shallow levels cannot undo; level 3
+#   costs a quarter more time.
 # - adain: AdaIN 4→1, the gentle, most content-preserving look.
 RECIPES: dict[str, Recipe] = {
     "wct": Recipe(

@@ -3,7 +3,7 @@
 The compressed decoders redraw every edge from features: thin lines, text and texture of
 the photo come back blurred or replaced by the style's strokes, and with a flat,
 few-colour style the photo's shading breaks into blotches of the style's tones. Three
-classical fixes work on the image, at a few per cent of the cascade's cost:
+fixes work on the image, at a few per cent of the cascade's cost:
 
 - ``transfer_detail``: a two-band split of the luminance (a Gaussian low-pass and the
   rest, i.e. the top of a Laplacian pyramid): the output's fine band is blended toward
@@ -14,7 +14,7 @@ classical fixes work on the image, at a few per cent of the cascade's cost:
   strokes, stays.
 - ``guided_filter`` (He et al., "Guided Image Filtering", ECCV 2010): the output made
   locally linear in the content's luminance, as photorealistic WCT (Li et al. 2018)
-  smooths its results. Kept for measurement; ``transfer_detail`` is the one used.
+  smooths its results. Kept for measurement; the default recipe uses the other two.
 
 Shapes: images are (1, 3, H, W) RGB in [0, 1]; the output always has the input's size.
 """
@@ -103,9 +103,8 @@ class ShadingTransfer:
     coarse band is where a face's modelling or a sky's gradient sits, which a few-colour
     style loses to blotches. Taken as it is, the photo's shading would also bring back
     its tones (a quarter of it at σ 4 px: style +12 %, Gram error +47 % on 24 tuning
-    pairs, bench/RESULTS.md); rescaled
-    to the stylization's own coarse mean and spread it keeps the painting's tonal range
-    and only rearranges it along the photo's form.
+    pairs, bench/RESULTS.md); rescaled to the stylization's own coarse mean and spread,
+    it keeps the painting's tonal range and only rearranges it along the photo's form.
     """
 
     sigma: float = 6.0
