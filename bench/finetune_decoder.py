@@ -36,6 +36,7 @@ import argparse
 import hashlib
 import json
 import math
+import os
 import random
 import sys
 import time
@@ -47,6 +48,7 @@ from PIL import Image
 from torch.nn import functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
 
 from bench import dataset  # noqa: E402
@@ -308,6 +310,9 @@ def grid(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    os.environ.setdefault(
+        "STYLIZE_WEIGHTS_DIR", str(SHARED / "weights")
+    )  # as the README's commands
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

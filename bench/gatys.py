@@ -17,6 +17,7 @@ pair), plus a contact sheet and a JSON of every score in bench/out/.
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import sys
@@ -145,6 +146,9 @@ def _fmt(score: dict[str, float]) -> str:
 
 
 def main() -> None:
+    os.environ.setdefault(
+        "STYLIZE_WEIGHTS_DIR", str(SHARED / "weights")
+    )  # as the README's commands
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

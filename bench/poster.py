@@ -30,6 +30,7 @@ Then, against the straight output (``bench/quality.py``'s measures, real VGG-19)
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -171,6 +172,9 @@ def score(outputs: dict[str, dict], style_name: str) -> dict[str, dict]:
 
 
 def main() -> None:
+    os.environ.setdefault(
+        "STYLIZE_WEIGHTS_DIR", str(SHARED / "weights")
+    )  # as the README's commands
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

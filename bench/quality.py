@@ -44,6 +44,7 @@ such a variant gets networks of its own).
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
@@ -345,6 +346,9 @@ def split_pairs(split: str) -> list[tuple[dataset.Source, dataset.Source]]:
 
 
 def main() -> None:
+    os.environ.setdefault(
+        "STYLIZE_WEIGHTS_DIR", str(SHARED / "weights")
+    )  # as the README's commands
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

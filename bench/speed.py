@@ -26,6 +26,7 @@ encodes the style.
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -163,6 +164,9 @@ def _cached_method(stylizer, variant, size: int, styles: list):  # noqa: ANN001,
 
 
 def main() -> None:
+    os.environ.setdefault(
+        "STYLIZE_WEIGHTS_DIR", str(SHARED / "weights")
+    )  # as the README's commands
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
