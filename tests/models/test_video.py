@@ -19,7 +19,7 @@ from models.video.formats import sniff_video
 from models.video.params import VideoParams
 from models.video.probe import probe_video
 from models.video.source import VideoLimits
-from models.video.stylize import stylize_video
+from models.video.stylize import repeats, stylize_video
 from models.video.temporal import TemporalSettings, warping_error
 from tests.support.paths import ROOT
 from tests.support.video import pan, photo, read, slide, write_clip
@@ -218,6 +218,38 @@ def test_a_scene_cut_resets_the_history(stylizer, style, tmp_path):
     clip = write_clip(tmp_path / "cut.mp4", frames, audio=False)
     result = stylize_video(stylizer, clip, [style], tmp_path / "o.mp4", SMALL)
     assert result.cuts == [6]
+
+
+@pytest.mark.parametrize("temporal", [True, False])
+def test_a_repeated_frame_gets_the_previous_output_without_a_stylization(
+    stylizer, style, tmp_path, temporal
+):
+    # 24 frames/s material made 25: one frame in 25 is its predecessor again.
+    frames = pan(photo(), 8, SIZE, 2)
+    frames.insert(4, frames[3].copy())
+    clip = write_clip(tmp_path / "repeat.mp4", frames, audio=False)
+    inputs = read(clip)[0]
+    assert repeats(inputs[4], inputs[3]) and not np.array_equal(inputs[4], inputs[3])
+    assert not any(repeats(inputs[t], inputs[t - 1]) for t in (1, 2, 3, 5, 6, 7, 8))
+    calls = []
+    stylize = stylizer.stylize
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return stylize(*args, **kwargs)
+
+    stylizer.stylize = counted
+    try:
+        out = tmp_path / "o.mp4"
+        result = stylize_video(stylizer, clip, [style], out, SMALL, VideoParams(temporal=temporal))
+    finally:
+        del stylizer.stylize
+    assert (result.frames, result.repeated, len(calls)) == (9, 1, 8)
+    outputs, times = read(out)
+    assert len(outputs) == 9 and times == pytest.approx([t / 25 for t in range(9)], abs=1e-3)
+    # The encoder saw the same picture twice; H.264 keeps it within a grey level or two.
+    assert np.abs(outputs[4].astype(int) - outputs[3].astype(int)).mean() < 1.0
+    assert np.abs(outputs[5].astype(int) - outputs[4].astype(int)).mean() > 1.0
 
 
 def test_temporal_mode_lowers_the_warping_error_on_a_pan(stylizer, style, tmp_path):
