@@ -174,17 +174,19 @@ def stylize_video(
 
 # A frame repeats the last one stylized when no 8×8 block of it differs from that one by
 # more than this, in grey levels on average: a repeated frame decodes a few levels off
-# where the encoder refined it (at most 2.9 over Big Buck Bunny's five repeats at 512 px,
-# 1.0 in a clip made in the tests); the slowest real change seen, a still camera on a
-# slowly moving figure, was 19.9.
-REPEAT_LEVELS = 4.0
+# where the encoder refined it (at most 3 over Big Buck Bunny's five repeats at 512 px,
+# 1 in a clip made in the tests; more in one colour channel, hence the grey); the least
+# real change seen between two frames was 10 (Big Buck Bunny, a still camera), 15 on
+# bikes and 16 on carphone.
+REPEAT_LEVELS = 5
 
 
 def repeats(image: np.ndarray, previous: np.ndarray) -> bool:
-    """Whether ``image`` shows the same picture as ``previous`` (uint8 (H, W, 3) frames):
-    a repeat, not a still scene's next frame, in which something always moves."""
-    block = cv2.blur(cv2.absdiff(image, previous), (8, 8), borderType=cv2.BORDER_REFLECT)
-    return float(block.max()) <= REPEAT_LEVELS
+    """Whether ``image`` shows the same picture as ``previous`` (uint8 (H, W, 3) RGB
+    frames): a repeat, not a still scene's next frame, in which something always moves."""
+    difference = cv2.cvtColor(cv2.absdiff(image, previous), cv2.COLOR_RGB2GRAY)
+    block = cv2.blur(difference, (8, 8), borderType=cv2.BORDER_REFLECT)
+    return int(block.max()) <= REPEAT_LEVELS
 
 
 def _check_size(frame: Frame, width: int, height: int) -> None:
