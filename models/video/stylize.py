@@ -179,12 +179,18 @@ def stylize_video(
 # real change seen between two frames was 10 (Big Buck Bunny, a still camera), 15 on
 # bikes and 16 on carphone.
 REPEAT_LEVELS = 5
+# ... and the whole frame by no more than this on average (repeats: 0.01–0.1): a slow
+# fade moves every block a little, and held until it passed 5 levels it would step.
+REPEAT_MEAN = 0.5
 
 
 def repeats(image: np.ndarray, previous: np.ndarray) -> bool:
     """Whether ``image`` shows the same picture as ``previous`` (uint8 (H, W, 3) RGB
-    frames): a repeat, not a still scene's next frame, in which something always moves."""
+    frames): a repeat, not a still scene's next frame, in which something always moves,
+    nor a step of a fade."""
     difference = cv2.cvtColor(cv2.absdiff(image, previous), cv2.COLOR_RGB2GRAY)
+    if float(difference.mean()) > REPEAT_MEAN:
+        return False
     block = cv2.blur(difference, (8, 8), borderType=cv2.BORDER_REFLECT)
     return int(block.max()) <= REPEAT_LEVELS
 

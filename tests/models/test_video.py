@@ -252,6 +252,16 @@ def test_a_repeated_frame_gets_the_previous_output_without_a_stylization(
     assert np.abs(outputs[5].astype(int) - outputs[4].astype(int)).mean() > 1.0
 
 
+def test_a_small_change_or_a_slow_fade_is_not_a_repeat():
+    frame = photo()[:96, :160]
+    assert repeats(frame.copy(), frame)
+    moved = frame.copy()
+    moved[40:48, 60:68] = 255 - moved[40:48, 60:68]  # one 8×8 block changes
+    assert not repeats(moved, frame)
+    darker = np.clip(frame.astype(int) - 1, 0, 255).astype(np.uint8)  # a fade's step
+    assert not repeats(darker, frame)
+
+
 def test_temporal_mode_lowers_the_warping_error_on_a_pan(stylizer, style, tmp_path):
     step = 2
     clip = write_clip(tmp_path / "pan.mp4", pan(photo(scale=1.5), 16, SIZE, step), audio=False)
