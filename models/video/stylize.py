@@ -7,7 +7,8 @@ Usage::
 
 Memory stays that of a few frames whatever the clip's length: frames stream from the
 decoder through the stylizer into the encoder, and only the previous frame (input and
-output) and each cascade step's smoothed statistics are kept between frames.
+output) and each cascade step's smoothed statistics are kept between frames. A frame
+that repeats the last one stylized (``repeats``) is given its output again.
 
 Cancelation is checked between frames (and between cascade levels inside a frame). A
 canceled video keeps what it has: the file is finished as a playable, shorter video
@@ -52,7 +53,7 @@ class VideoResult:
     seconds: float  # wall-clock time taken
     canceled: bool = False  # a partial video: the first ``frames`` frames
     cuts: list[int] = field(default_factory=list)  # frames where the history was reset
-    repeated: int = 0  # frames equal to the one before, given its output again
+    repeated: int = 0  # frames that repeated the last one stylized: its output again
 
     @property
     def content_type(self) -> str:
