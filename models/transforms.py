@@ -26,8 +26,11 @@ EPS = 1e-5
 # Eigen-directions whose variance is below this fraction of the largest are noise: whitening
 # them would divide by ~0 and blow up (flat or tiny images). They are dropped instead.
 EIGEN_FLOOR = 1e-5
-# Columns per float64 chunk when summing statistics (bounds memory on huge images).
-CHUNK = 1 << 18
+# Columns per chunk when summing statistics: a 32-channel chunk in float32 is 2 MB, so
+# the shifted copy of each chunk is written and read again in cache, never in memory.
+CHUNK = 1 << 14
+# Columns whose mean is the shift the statistics are centred on (see ``moments``).
+SHIFT_COLUMNS = 4096
 
 
 @contextlib.contextmanager
@@ -65,14 +68,40 @@ def unflatten(matrix: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 
 def calc_mean_std(feature: torch.Tensor, eps: float = EPS) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel mean and standard deviation of a (C, N) matrix, each (C, 1)."""
-    if feature.shape[1] == 0:
-        zero = feature.new_zeros(feature.shape[0], 1)
+    """Per-channel mean and standard deviation of a (C, N) matrix, each (C, 1), float32
+    (float64 for float64 features), whatever the features' dtype (bfloat16 ones too)."""
+    c, n = feature.shape
+    if n == 0:
+        zero = feature.new_zeros(c, 1, dtype=_working_dtype(feature))
         return zero, zero + eps**0.5
-    # Two plain passes: torch.var_mean's one-pass (Welford) kernel is ~5× slower here.
-    mean = feature.mean(dim=1, keepdim=True)
-    var = (feature - mean).square_().mean(dim=1, keepdim=True)
-    return mean, (var + eps).sqrt()
+    shift = _shift(feature)
+    total = feature.new_zeros(c, 1, dtype=torch.float64)
+    squares = feature.new_zeros(c, 1, dtype=torch.float64)
+    for chunk in feature.split(CHUNK, dim=1):
+        centred = chunk - shift
+        total += centred.sum(dim=1, keepdim=True)
+        squares += centred.square_().sum(dim=1, keepdim=True)
+    offset = total / n
+    variance = (squares / n - offset * offset).clamp_min(0)
+    mean = shift.to(torch.float64) + offset
+    return mean.to(shift.dtype), (variance + eps).sqrt().to(shift.dtype)
+
+
+def _working_dtype(feature: torch.Tensor) -> torch.dtype:
+    """float32, or float64 for float64 features: bfloat16 sums would keep 3 digits."""
+    return torch.promote_types(feature.dtype, torch.float32)
+
+
+def _shift(feature: torch.Tensor) -> torch.Tensor:
+    """(C, 1) mean of the first ``SHIFT_COLUMNS`` columns, in the working dtype.
+
+    Statistics are summed over ``feature − shift``: with the shift near the mean the sums
+    carry the variance, not mean², so nothing cancels (a relu feature's mean can be
+    several standard deviations), and ``chunk − shift`` is also the one pass that turns a
+    chunk of bfloat16 features into float32.
+    """
+    head = feature[:, :SHIFT_COLUMNS].to(_working_dtype(feature))
+    return head.mean(dim=1, keepdim=True)
 
 
 def adaptive_instance_normalization(
@@ -141,19 +170,27 @@ class Covariance:
 def moments(feature: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(C, N) → mean (C, 1), covariance (C, C, over N − 1) and variance (C, 1, over N), float64.
 
-    Products are taken over column chunks and added up in float64, so a 4096-px image's
-    level-1 features are never copied whole (a float64 copy would be 2.4 GB).
+    Summed chunk by chunk (``CHUNK`` columns), centred on ``_shift``: one pass over the
+    features whatever their dtype, each chunk's product in float32 (in cache), the
+    chunks added up in float64. A 4096-px image's level-1 features are never copied whole.
+    Two passes (the exact mean first, then centred products of 256 K-column chunks)
+    took 25 ms on 24 × 704 K float32 features, 50 ms on bfloat16 ones; this takes 17.
     """
     c, n = feature.shape
-    # float32 sums are pairwise (error ~1e-7 relative), enough for a mean.
-    mean = feature.mean(dim=1, keepdim=True).to(torch.float64)
-    cov = torch.zeros(c, c, dtype=torch.float64, device=feature.device)
+    if n == 0:
+        zero = feature.new_zeros(c, 1, dtype=torch.float64)
+        return zero, feature.new_zeros(c, c, dtype=torch.float64), zero
+    shift = _shift(feature)
+    scatter = feature.new_zeros(c, c, dtype=torch.float64)
+    total = feature.new_zeros(c, 1, dtype=torch.float64)
     for chunk in feature.split(CHUNK, dim=1):
-        # Centred first, so the products carry the variance, not mean²: each chunk's
-        # product is exact enough in the features' dtype; chunks add up in float64.
-        centred = chunk - mean.to(chunk.dtype)
-        cov += (centred @ centred.T).to(torch.float64)
-    return mean, cov / max(n - 1, 1), cov.diagonal().unsqueeze(1) / max(n, 1)
+        centred = chunk - shift
+        scatter += (centred @ centred.T).to(torch.float64)
+        total += centred.sum(dim=1, keepdim=True)
+    offset = total / n
+    mean = shift.to(torch.float64) + offset
+    scatter -= n * (offset @ offset.T)  # about the mean, not the shift (parallel axes)
+    return mean, scatter / max(n - 1, 1), scatter.diagonal().unsqueeze(1) / n
 
 
 class RunningMoments:
