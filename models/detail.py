@@ -56,12 +56,15 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     """Separable Gaussian blur of (N, 1, H, W), reflected borders, radius 3σ (≥ 1).
 
     Written as a sum of shifted copies: PyTorch's CPU convolution of one channel by a
-    1-D kernel takes a slow generic path (135 ms at 512 px, against ~2 ms here).
+    1-D kernel takes a slow generic path (135 ms at 512 px, against ~2 ms here). From
+    ``HALF_RESOLUTION_SIGMA`` up, computed at half resolution (``_half_resolution_blur``).
     """
+    h, w = x.shape[-2:]
+    if sigma >= HALF_RESOLUTION_SIGMA and min(h, w) > 4 * _margin(sigma):
+        return _half_resolution_blur(x, sigma)
     radius = max(1, int(3 * sigma + 0.5))
     taps = [math.exp(-(k * k) / (2 * sigma * sigma)) for k in range(-radius, radius + 1)]
     taps = [t / sum(taps) for t in taps]
-    h, w = x.shape[-2:]
     # Reflection needs the pad to be smaller than the side; tiny images fall back.
     mode = "reflect" if min(h, w) > radius else "replicate"
     x = F.pad(x, (radius, radius, radius, radius), mode=mode)
@@ -72,6 +75,33 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     for k, tap in enumerate(taps[1:], start=1):
         out.add_(rows[..., k : k + h, :], alpha=tap)
     return out
+
+
+# A blur this wide keeps nothing near half the sampling rate (its response there is
+# below 1e-8), so a quarter of the pixels carry all of it.
+HALF_RESOLUTION_SIGMA = 4.0
+
+
+def _margin(sigma: float) -> int:
+    """Full-resolution pixels of reflected border around a half-resolution blur: its
+    reach (3σ), even so that the 2×2 grid stays on the image's."""
+    return 2 * math.ceil(1.5 * sigma)
+
+
+def _half_resolution_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """``gaussian_blur`` for a wide σ in an eighth of the passes: 2×2 mean, blur, ×2 bilinear.
+
+    The 2×2 mean and the bilinear ×2 are blurs too (variances ¼ and ¾ px²), so the
+    half-resolution Gaussian makes up the rest: σ'² = (σ² − 1)/4. The border is reflected
+    at full resolution first, as the direct blur does. Against it at σ 6 on 1024-px
+    photos: at most 0.3 grey levels apart (0.02 on average), 2–3 ms instead of 10–16.
+    """
+    h, w = x.shape[-2:]
+    m = _margin(sigma)
+    padded = F.pad(x, (m, m + w % 2, m, m + h % 2), mode="reflect")  # even sides
+    small = gaussian_blur(F.avg_pool2d(padded, 2), math.sqrt(sigma * sigma - 1.0) / 2)
+    grown = F.interpolate(small, scale_factor=2, mode="bilinear", align_corners=False)
+    return grown[..., m : m + h, m : m + w]
 
 
 def transfer_detail(

@@ -181,3 +181,20 @@ def test_guided_filter_keeps_the_guides_edges_and_smooths_with_a_large_eps(photo
     # eps ≫ variance: a ≈ 0 and b = the window mean, averaged once more: two box passes.
     box = box_mean(box_mean(guide, 4), 4)
     torch.testing.assert_close(smooth, box, atol=2e-3, rtol=0)
+
+
+def test_a_wide_blur_at_half_resolution_is_the_direct_blur_within_a_grey_level(load, monkeypatch):
+    # Even and odd sides; σ 6 is the shading's. The direct sum of shifted copies is the
+    # reference (forced by raising the threshold of the half-resolution path).
+    from models import detail
+
+    y = luminance(to_tensor(load("content/cornell.jpg", 301)))
+    for image in (y, y[..., :200, :300]):
+        half = gaussian_blur(image, 6.0)
+        monkeypatch.setattr(detail, "HALF_RESOLUTION_SIGMA", float("inf"))
+        direct = gaussian_blur(image, 6.0)
+        monkeypatch.undo()
+        assert half.shape == direct.shape
+        assert (half - direct).abs().max() < 1 / 255  # 0.54 at 301 px, 0.3 at 1024 px
+        assert (half - direct).abs().mean() < 0.05 / 255
+        assert (half - image).abs().mean() > 10 * (half - direct).abs().mean()  # it blurs
