@@ -209,7 +209,8 @@ def _stylize_here(
     styles: list[Path],
     show_stages: bool,
 ) -> tuple[bytes, tuple[int, int], float, str]:
-    """The encoded image, its size, the seconds spent stylizing, and on which device."""
+    """The encoded image, its size, the seconds spent stylizing, and where (the device and
+    the networks' precision)."""
     from models import runtime, weights
     from models.images import encode_image, load_image, load_mask
     from models.stylizer import Stylizer  # torch is imported only for a local run
@@ -223,7 +224,7 @@ def _stylize_here(
         progress = bars.stage if show_stages else None
         result = stylizer.stylize(image, style_images, params, mask=mask, progress=progress)
     data = encode_image(result.image, params.format, params.quality)
-    return data, result.image.size, result.seconds, str(stylizer.device)
+    return data, result.image.size, result.seconds, f"{stylizer.device}, {stylizer.precision}"
 
 
 def _run_batch(args: argparse.Namespace) -> int:

@@ -116,7 +116,7 @@ def run_video(
     partial = " (stopped early: the frames stylized so far)" if result.canceled else ""
     print(
         f"wrote {output}{partial} ({what}; {args.method}, {temporal}) in {seconds:.1f} s "
-        f"({result.frames / max(result.seconds, 1e-9):.2f} frames/s on {stylizer.device})"
+        f"({result.frames / max(result.seconds, 1e-9):.2f} frames/s on {stylizer.device}, {stylizer.precision})"
     )
     return 0
 

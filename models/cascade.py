@@ -142,10 +142,16 @@ previous frame's, warped)."""
 
 class Networks:
     """Encoders and decoders by (family, level), each loaded once: frozen, in eval mode,
-    channels-last (oneDNN's narrow convolutions and pooling are 2–8× faster on it)."""
+    channels-last (oneDNN's narrow convolutions and pooling are 2–8× faster on it).
 
-    def __init__(self, device: torch.device) -> None:
+    ``dtype``: what the compressed (cd16x) networks run in, float32 or bfloat16
+    (``models/precision.py``); they take and give float32 images either way. The VGG
+    family stays float32: it is the full-size reference, not the served cascade.
+    """
+
+    def __init__(self, device: torch.device, dtype: torch.dtype = torch.float32) -> None:
         self.device = device
+        self.dtype = dtype
         self.encoders: dict[tuple[str, int], nn.Module] = {}
         self.decoders: dict[tuple[str, int], nn.Module] = {}
 
@@ -170,10 +176,13 @@ class Networks:
         decoder.load_state_dict(
             weights.load_state_dict(f"{prefix}/decoder_relu{level}_1"), strict=True
         )
+        dtype = torch.float32
         if isinstance(encoder, cd16x.CompressedEncoder):
-            encoder.fold_input_conv()
+            encoder.fold_input_conv()  # in float32, before any rounding
+            dtype = self.dtype
         for net in (encoder, decoder):
-            net.eval().requires_grad_(False).to(self.device, memory_format=torch.channels_last)
+            net.eval().requires_grad_(False)
+            net.to(self.device, dtype, memory_format=torch.channels_last)
         self.encoders[key], self.decoders[key] = encoder, decoder
 
 
@@ -188,7 +197,7 @@ def encode_style(networks: Networks, image: Image.Image, recipe: Recipe) -> Styl
         x, _ = pad_to_multiple(x, recipe.stride)
     levels = {}
     for level in recipe.levels:
-        covariance = Covariance.of(flatten(networks.encoders[(recipe.family, level)](x)).float())
+        covariance = Covariance.of(flatten(networks.encoders[(recipe.family, level)](x)))
         levels[level] = LevelStyle(*covariance.mean_std(), covariance)
     return StyleFeatures(recipe.family, image.size, levels)
 

@@ -9,7 +9,8 @@ tunes the process with ``models.runtime.configure``.
 
 Usage::
 
-    stylizer = Stylizer()                       # loads weights once, CUDA when present
+    stylizer = Stylizer()                       # loads weights once, CUDA when present,
+                                                # bfloat16 networks on a CPU with AMX
     style = stylizer.encode_style(painting)     # cacheable per (image, size, method)
     result = stylizer.stylize(photo, [style], StyleParams(alpha=0.8))
     result.image.save("out.png")
@@ -38,6 +39,7 @@ from models.cascade import (
 from models.errors import InvalidParameter
 from models.images import resize_longest
 from models.params import StyleParams, check_inputs, style_weights
+from models.precision import Precision, network_dtype
 from models.tensors import preserve_color, to_image, to_tensor
 from models.types import CancelCheck, ProgressCallback, ProgressEvent, StylizeResult
 
@@ -54,13 +56,25 @@ class Stylizer:
     """
 
     def __init__(
-        self, *, device: str | torch.device | None = None, recipes: dict[str, Recipe] | None = None
+        self,
+        *,
+        device: str | torch.device | None = None,
+        recipes: dict[str, Recipe] | None = None,
+        precision: Precision | None = None,
     ) -> None:
+        """``precision``: what the compressed networks run in (``models/precision.py``):
+        ``auto`` is bfloat16 on a CPU with AMX, float32 elsewhere; None reads
+        ``STYLIZE_PRECISION`` (default ``auto``)."""
         self.device = torch.device(device) if device is not None else default_device()
         self.recipes = dict(recipes or RECIPES)
-        self.networks = Networks(self.device)
+        self.networks = Networks(self.device, network_dtype(precision, self.device))
         for recipe in self.recipes.values():
             self.networks.load(recipe)
+
+    @property
+    def precision(self) -> str:
+        """What the compressed networks run in: ``float32`` or ``bfloat16``."""
+        return str(self.networks.dtype).removeprefix("torch.")
 
     def recipe(self, method: str, override: Recipe | None = None) -> Recipe:
         """The cascade of ``method``; ``override`` (benchmarks, experiments) wins."""

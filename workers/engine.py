@@ -88,7 +88,10 @@ class Engine:
         self.limits: ImageLimits = settings.image_limits
         self.video_limits: VideoLimits = settings.video_limits
         log.info(
-            "engine loaded on %s in %.1f s", self.stylizer.device, time.perf_counter() - started
+            "engine loaded on %s (%s networks) in %.1f s",
+            self.stylizer.device,
+            self.stylizer.precision,
+            time.perf_counter() - started,
         )
 
     def prepare_styles(

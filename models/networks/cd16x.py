@@ -75,8 +75,9 @@ class CompressedEncoder(nn.Module):
         return self.features(x)[-1]
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Compressed relu1_1 … relu{level}_1 in one pass, shallow first."""
-        x = self.conv0(x)
+        """Compressed relu1_1 … relu{level}_1 in one pass, shallow first, in the
+        network's dtype (an image comes in as float32: cast here, three channels are cheap)."""
+        x = self.conv0(x.to(self.conv11.weight.dtype))
         out = []
         for step in self.plan:
             if step == "pool":
@@ -141,8 +142,13 @@ class CompressedDecoder(nn.Module):
         upsample: Upsample = "nearest",
     ) -> torch.Tensor:
         """Decode ``x``; ``affine`` = (M, b) decodes M·x + b instead, M folded into the
-        first conv (``fold_affine``) so that the transformed features are never written."""
+        first conv (``fold_affine``) so that the transformed features are never written.
+
+        Runs in the network's dtype and returns the image in float32 whatever it is: the
+        steps after a decoder (detail, shading, video's blends) work on float32 images.
+        """
         grow = upsample2_bilinear_reflect_pad1 if upsample == "bilinear" else upsample2_reflect_pad1
+        x = x.to(self.conv11.weight.dtype)
         padded = False
         for i, name in enumerate(self.order):
             conv = getattr(self, name)
@@ -152,4 +158,4 @@ class CompressedDecoder(nn.Module):
             padded = name in ("conv51", "conv41", "conv31", "conv21")
             if padded:
                 x = grow(x)
-        return x
+        return x.float()

@@ -59,8 +59,8 @@ def _can_fuse(x: torch.Tensor, weight: torch.Tensor) -> bool:
         _FUSED
         and not needs_grad
         and x.device.type == "cpu"
-        and x.dtype == torch.float32
-        and weight.dtype == torch.float32
+        and x.dtype in (torch.float32, torch.bfloat16)
+        and weight.dtype == x.dtype
     )
 
 

@@ -8,9 +8,19 @@ from tests.support.paths import TESTDATA
 
 @pytest.fixture(scope="session")
 def stylizer():
+    """The engine as a worker builds it: its networks in bfloat16 on a CPU with AMX."""
     from models.stylizer import Stylizer
 
     return Stylizer(device="cpu")
+
+
+@pytest.fixture(scope="session")
+def stylizer32():
+    """The engine with float32 networks, for tests that hold a fast path to the plain
+    computation at float32 precision (bfloat16 roundings differ by path)."""
+    from models.stylizer import Stylizer
+
+    return Stylizer(device="cpu", precision="float32")
 
 
 def _load(relative: str, size: int | None) -> Image.Image:

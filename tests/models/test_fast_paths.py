@@ -73,12 +73,12 @@ def _reference_decoder(state: dict, level: int, x: torch.Tensor) -> torch.Tensor
 
 
 @pytest.mark.parametrize("level", [1, 2, 4])
-def test_fast_networks_compute_what_the_plain_layers_do(stylizer, photo, level):
+def test_fast_networks_compute_what_the_plain_layers_do(stylizer32, photo, level):
     # The engine's networks (channels-last, conv0 folded into conv11, ReLU fused into
     # the conv, hand-written pad/pool/upsample) against the weight files run through
     # plain NCHW PyTorch ops.
-    encoder = stylizer.networks.encoders[("cd16x", level)]
-    decoder = stylizer.networks.decoders[("cd16x", level)]
+    encoder = stylizer32.networks.encoders[("cd16x", level)]
+    decoder = stylizer32.networks.decoders[("cd16x", level)]
     x = to_tensor(photo)[..., :120, :96]  # even sides: the fast pooling path
     odd = to_tensor(photo)[..., :97, :75]  # odd sides: F.max_pool2d's ceil mode
     enc_state = weights.load_state_dict(f"vgg19-cd16x/encoder_relu{level}_1")

@@ -15,8 +15,9 @@ from models.tensors import to_tensor
 
 @pytest.mark.parametrize("feature_bytes", [poster.FEATURE_BYTES, 0])  # kept, encoded again
 def test_shallow_steps_in_bands_equal_the_whole_image_run(
-    stylizer, load, painting, monkeypatch, feature_bytes
+    stylizer32, load, painting, monkeypatch, feature_bytes
 ):
+    stylizer = stylizer32  # float32: bfloat16 roundings differ with the band's shape
     monkeypatch.setattr(poster, "FEATURE_BYTES", feature_bytes)
     # 160 rows (a multiple of every stride) in bands of ~24 rows: seven band boundaries.
     x = to_tensor(load("content/cornell.jpg", 240))[..., :160, :]

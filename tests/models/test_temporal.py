@@ -29,8 +29,9 @@ def _pixels(image) -> np.ndarray:
 
 @pytest.mark.parametrize("method", ["wct", "adain"])
 def test_content_stats_hook_is_asked_once_per_step_and_its_statistics_are_used(
-    stylizer, photo, painting, method
+    stylizer32, photo, painting, method
 ):
+    stylizer = stylizer32  # float32: a last-bit change of a statistic flips bfloat16 roundings
     params = StyleParams(method=method, size=None)
     plain = stylizer.stylize(photo, [painting], params).image
     calls = []

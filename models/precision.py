@@ -1,0 +1,61 @@
+"""The number format the compressed networks run in: float32, or bfloat16 where the CPU
+multiplies it in hardware.
+
+Why: a CPU with AMX tile units (Intel Xeon since Sapphire Rapids) runs oneDNN's
+bfloat16 convolutions on them. Measured on a 2-core Xeon with AMX, a 16→16-channel
+3×3 convolution at 1024×688 took 21 ms in float32 and 2.3 ms in bfloat16, and memory
+passes (pads, upsampling, pooling) move half the bytes; a 1024-px job went from 0.55 s
+to 0.27 s. The pictures barely move: 38–45 dB PSNR against float32, the differences
+are grain inside textures, and the tuning pairs' four quality medians stay within
+0.5 % (``bench/RESULTS.md``).
+
+Only the networks run in bfloat16. The images between levels, the statistics (summed in
+float32 and float64, ``transforms.moments``), the transforms, the detail and shading
+transfers stay in float32; so do Gatys' loss networks, which are differentiated.
+
+``STYLIZE_PRECISION`` (``auto``, ``float32`` or ``bfloat16``) sets it for every
+``Stylizer`` a process builds without saying (workers, ``stylize run``, the benchmarks),
+as ``STYLIZE_WEIGHTS_DIR`` says where the weights are. ``auto``, the default, picks
+bfloat16 only on a CPU with AMX. Without it (AVX-512 or AVX2 only, e.g.
+the AMD EPYC hosts seen here) bfloat16 is emulated or runs on narrower units and was
+not measured to pay; on CUDA it was not measured at all. Both stay float32 unless asked.
+"""
+
+import os
+from typing import Literal, cast
+
+import torch
+
+Precision = Literal["auto", "float32", "bfloat16"]
+PRECISIONS: tuple[Precision, ...] = ("auto", "float32", "bfloat16")
+
+
+def has_amx() -> bool:
+    """Whether this CPU has AMX tile units (and torch can use them)."""
+    check = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    try:
+        return bool(check and check())
+    except RuntimeError:  # pragma: no cover - an unusual build without the probe
+        return False
+
+
+def from_environment() -> Precision:
+    """``STYLIZE_PRECISION``, or ``auto`` when unset or empty."""
+    value = os.environ.get("STYLIZE_PRECISION", "").strip().lower() or "auto"
+    if value not in PRECISIONS:
+        raise ValueError(f"STYLIZE_PRECISION must be one of {', '.join(PRECISIONS)}, not {value!r}")
+    return cast(Precision, value)
+
+
+def network_dtype(precision: Precision | None, device: torch.device) -> torch.dtype:
+    """The dtype the compressed encoders and decoders are held and run in; ``precision``
+    None reads ``STYLIZE_PRECISION``."""
+    if precision is None:
+        precision = from_environment()
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    if precision == "bfloat16":
+        return torch.bfloat16
+    if precision == "auto" and device.type == "cpu" and has_amx():
+        return torch.bfloat16
+    return torch.float32
