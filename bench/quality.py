@@ -158,7 +158,15 @@ Method = Callable[[Image.Image, Image.Image], Image.Image]
 class MicroAST:
     """The published MicroAST network, imported from ../shared/peers/microast at run time."""
 
-    def __init__(self, device: torch.device, folder: Path = SHARED / "peers" / "microast") -> None:
+    def __init__(
+        self,
+        device: torch.device,
+        folder: Path = SHARED / "peers" / "microast",
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        """``dtype`` bfloat16: the same network in bfloat16 and channels-last, as our
+        networks run on a CPU with AMX (``bench/speed.py --peer-bfloat16``: what the
+        peer would gain from the same change); float32 is the network as published."""
         sys.path.insert(0, str(folder))
         import net_microAST as net  # the peer's own module, as its README says to load it
 
@@ -174,14 +182,18 @@ class MicroAST:
             )
             module.load_state_dict(state)
             parts[name] = module
-        self.net = net.TestNet(**parts).eval().requires_grad_(False).to(device)
-        self.device = device
+        self.net = net.TestNet(**parts).eval().requires_grad_(False).to(device, dtype)
+        self.layout = torch.contiguous_format
+        if dtype != torch.float32:
+            self.layout = torch.channels_last
+            self.net.to(memory_format=self.layout)
+        self.device, self.dtype = device, dtype
 
     @torch.inference_mode()
     def __call__(self, content: Image.Image, style: Image.Image) -> Image.Image:
-        c = to_tensor(content, self.device).contiguous()
-        s = to_tensor(style, self.device).contiguous()
-        out = to_image(self.net(c, s, 1.0).clamp(0, 1))
+        c = to_tensor(content, self.device).to(self.dtype).contiguous(memory_format=self.layout)
+        s = to_tensor(style, self.device).to(self.dtype).contiguous(memory_format=self.layout)
+        out = to_image(self.net(c, s, 1.0).float().clamp(0, 1))
         # Its two stride-2 convolutions round odd sizes; scored at the content's size.
         return out if out.size == content.size else out.resize(content.size, Image.BICUBIC)
 

@@ -21,7 +21,10 @@ our variants (``bench/quality.py``'s ``--variant`` syntax) and MicroAST:
 
 ``--cached`` adds, per variant, a column with the style's features encoded before the
 clock starts (a worker's style cache); MicroAST has no such split, its column always
-encodes the style.
+encodes the style. Our networks run as the engine picks (``STYLIZE_PRECISION``, bfloat16
+on a CPU with AMX: ``models/precision.py``); MicroAST as published, in float32.
+``--peer-bfloat16`` adds MicroAST given the same change (bfloat16, channels-last), for
+a comparison that does not credit the number format to the method.
 """
 
 import argparse
@@ -90,9 +93,15 @@ def measure(
 
 
 def compare(
-    specs: list[str], sizes: list[int], repeat: int, device: str | None, cached: bool = False
+    specs: list[str],
+    sizes: list[int],
+    repeat: int,
+    device: str | None,
+    cached: bool = False,
+    peer_bfloat16: bool = False,
 ) -> None:
-    """Median engine time per configuration and size, interleaved, with MicroAST."""
+    """Median engine time per configuration and size, interleaved, with MicroAST (and,
+    with ``peer_bfloat16``, MicroAST in bfloat16 too; ratios stay to the published one)."""
     sys.path.insert(0, str(ROOT))
     import torch
 
@@ -112,14 +121,19 @@ def compare(
     variants = dict(
         parse_variant(spec) if "=" in spec else (spec, Variant(RECIPES[spec])) for spec in specs
     )
-    peer = MicroAST(stylizer.device)
-    print(f"device {stylizer.device}, {torch.get_num_threads()} threads, median of {repeat} jobs")
+    peers = {PEER: MicroAST(stylizer.device)}
+    if peer_bfloat16:
+        peers[f"{PEER} (bfloat16)"] = MicroAST(stylizer.device, dtype=torch.bfloat16)
+    print(
+        f"device {stylizer.device}, our networks in {stylizer.precision}, "
+        f"{torch.get_num_threads()} threads, median of {repeat} jobs"
+    )
     print(
         "(engine time, style encoded per job unless cached, interleaved; × = the median over"
         " jobs of the time over MicroAST's on the same job: a pair runs back to back, so a"
         " shared host's load swings cancel)\n"
     )
-    columns = [*variants, *(f"{name} (cached style)" for name in variants if cached), PEER]
+    columns = [*variants, *(f"{name} (cached style)" for name in variants if cached), *peers]
     print("| longest side | " + " | ".join(columns) + " |")
     print("|---|" + "---|" * len(columns))
     for size in sizes:
@@ -130,11 +144,12 @@ def compare(
         if cached:
             for name, v in variants.items():
                 methods[f"{name} (cached style)"] = _cached_method(stylizer, v, size, styles)
-        times: dict[str, list[float]] = {name: [] for name in [*methods, PEER]}
+        methods.update(peers)
+        times: dict[str, list[float]] = {name: [] for name in methods}
         for i in range(repeat + 1):  # the first round warms up and is dropped
             content = resize_longest(contents[i % len(contents)], size)
             style = styles[i % len(styles)]
-            order = [*methods.items(), (PEER, peer)]
+            order = list(methods.items())
             for name, method in order if i % 2 else reversed(order):
                 started = time.perf_counter()
                 method(content, style)
@@ -181,10 +196,15 @@ def main() -> None:
     parser.add_argument(
         "--cached", action="store_true", help="with --ab: also each variant with a cached style"
     )
+    parser.add_argument(
+        "--peer-bfloat16",
+        action="store_true",
+        help="with --ab: also MicroAST in bfloat16 and channels-last, as our networks run",
+    )
     parser.add_argument("--one", nargs=2, metavar=("METHOD", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.ab:
-        compare(args.ab, args.sizes, args.repeat, args.device, args.cached)
+        compare(args.ab, args.sizes, args.repeat, args.device, args.cached, args.peer_bfloat16)
         return
     if args.one:
         print(
