@@ -31,11 +31,14 @@ PRECISIONS: tuple[Precision, ...] = ("auto", "float32", "bfloat16")
 
 
 def has_amx() -> bool:
-    """Whether this CPU has AMX tile units (and torch can use them)."""
-    check = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    """Whether this CPU has AMX tile units and this process may use them: Linux hands
+    out the tiles' register state on request (``_init_amx`` asks), and a kernel that
+    refuses leaves oneDNN without them, where bfloat16 would be slower, not faster."""
+    supported = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    initialise = getattr(torch.cpu, "_init_amx", None)
     try:
-        return bool(check and check())
-    except RuntimeError:  # pragma: no cover - an unusual build without the probe
+        return bool(supported and initialise and supported() and initialise())
+    except RuntimeError:  # pragma: no cover - an unusual build without the probes
         return False
 
 

@@ -30,9 +30,13 @@ def test_auto_is_bfloat16_only_on_a_cpu_with_amx(monkeypatch):
     monkeypatch.delenv("STYLIZE_PRECISION", raising=False)
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
+    monkeypatch.setattr(torch.cpu, "_init_amx", lambda: True)
     assert precision.network_dtype(None, cpu) == torch.bfloat16
     assert precision.network_dtype("auto", cuda) == torch.float32  # not measured on GPUs
+    monkeypatch.setattr(torch.cpu, "_init_amx", lambda: False)  # the kernel refused the tiles
+    assert precision.network_dtype("auto", cpu) == torch.float32
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_init_amx", lambda: True)
     assert precision.network_dtype("auto", cpu) == torch.float32
 
 
