@@ -96,6 +96,7 @@ def run_one(config: str, content: str, style: str, side: int, squared: bool) -> 
     result.image.save(path)
     return {
         "config": config,
+        "precision": stylizer.precision,
         "seconds": result.seconds,
         "cpu_seconds": cpu,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -219,7 +220,12 @@ def main() -> None:
         poster._bands(level2, 2, poster.BAND_PIXELS // level2)[0][1] * height // level2,
     ]
     base = scores["straight"]
-    print(f"\ncontent {args.content} × style {args.style}, longest side {args.side}\n")
+    # A straight run cached before the precision was recorded ran in float32.
+    precisions = sorted({row.get("precision", "float32") for row in rows.values()})
+    print(
+        f"\ncontent {args.content} × style {args.style}, longest side {args.side}, "
+        f"networks in {', '.join(precisions)}\n"
+    )
     print(
         "| configuration | time (s) | CPU time (s) | peak RSS (MB) | style @1024 (vs straight)"
         " | Gram @1024 | style, native tiles (vs straight) | seam ratio at rows "

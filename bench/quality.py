@@ -426,7 +426,10 @@ def main() -> None:
             rows.append([content, style, *outputs.values()])
 
     tag = f"{args.split}{args.tag}"
-    print(f"split {args.split}: {len(pairs)} pairs, longest side {size}, {stylizer.device}\n")
+    print(
+        f"split {args.split}: {len(pairs)} pairs, longest side {size}, {stylizer.device}, "
+        f"networks in {stylizer.precision}\n"
+    )
     print(table(scores, seconds))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"quality_{tag}.json").write_text(json.dumps(per_pair, indent=1))

@@ -481,6 +481,7 @@ def throughput(args) -> None:
                 VideoParams(temporal=temporal), temporal=settings,
             )  # fmt: skip
             rates[name].append(result.frames / (time.perf_counter() - started))
+    print(f"512 px, networks in {stylizer.precision}")
     for name, values in rates.items():
         shown = ", ".join(f"{v:.2f}" for v in values)
         median = statistics.median(values)
