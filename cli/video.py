@@ -114,9 +114,10 @@ def run_video(
     what += f"{result.duration:.2f} s{', with audio' if result.has_audio else ''}"
     temporal = "temporal on" if video.temporal else "temporal off"
     partial = " (stopped early: the frames stylized so far)" if result.canceled else ""
+    rate = result.frames / max(result.seconds, 1e-9)
     print(
         f"wrote {output}{partial} ({what}; {args.method}, {temporal}) in {seconds:.1f} s "
-        f"({result.frames / max(result.seconds, 1e-9):.2f} frames/s on {stylizer.device}, {stylizer.precision})"
+        f"({rate:.2f} frames/s on {stylizer.device}, {stylizer.precision})"
     )
     return 0
 

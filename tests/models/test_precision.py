@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from models import precision
-from models.cascade import Networks
+from models.cascade import Networks, Recipe, Step
 from models.params import StyleParams
 from models.tensors import to_tensor
 from models.transforms import calc_mean_std, flatten, moments
@@ -43,7 +43,7 @@ def test_auto_is_bfloat16_only_on_a_cpu_with_amx(monkeypatch):
 @pytest.mark.parametrize("level", [1, 2, 4])
 def test_bfloat16_networks_follow_the_float32_ones(stylizer32, photo, level):
     fast = Networks(torch.device("cpu"), torch.bfloat16)
-    fast._load("cd16x", level)
+    fast.load(Recipe("cd16x", (Step(level, "adain"),)))
     key = ("cd16x", level)
     x = to_tensor(photo)[..., :96, :128]
     with torch.inference_mode():
