@@ -165,7 +165,7 @@ class MicroAST:
         dtype: torch.dtype = torch.float32,
     ) -> None:
         """``dtype`` bfloat16: the same network in bfloat16 and channels-last, as our
-        networks run on a CPU with AMX (``bench/speed.py --peer-bfloat16``: what the
+        networks run where bfloat16 pays (AMX, AMD's AVX512-BF16) (``bench/speed.py --peer-bfloat16``: what the
         peer would gain from the same change); float32 is the network as published."""
         sys.path.insert(0, str(folder))
         import net_microAST as net  # the peer's own module, as its README says to load it

@@ -22,7 +22,7 @@ our variants (``bench/quality.py``'s ``--variant`` syntax) and MicroAST:
 ``--cached`` adds, per variant, a column with the style's features encoded before the
 clock starts (a worker's style cache); MicroAST has no such split, its column always
 encodes the style. Our networks run as the engine picks (``STYLIZE_PRECISION``, bfloat16
-on a CPU with AMX: ``models/precision.py``); MicroAST as published, in float32.
+on a CPU with AMX or AMD's AVX512-BF16: ``models/precision.py``); MicroAST as published, in float32.
 ``--peer-bfloat16`` adds MicroAST given the same change (bfloat16, channels-last), for
 a comparison that does not credit the number format to the method.
 """

@@ -5,9 +5,12 @@ Why: a CPU with AMX tile units (Intel Xeon since Sapphire Rapids) runs oneDNN's
 bfloat16 convolutions on them. Measured on a 2-core Xeon with AMX, a 16→16-channel
 3×3 convolution at 1024×688 took 21 ms in float32 and 2.3 ms in bfloat16, and memory
 passes (pads, upsampling, pooling) move half the bytes; a 1024-px job went from 0.55 s
-to 0.27 s. The pictures barely move: 38–45 dB PSNR against float32, the differences
-are grain inside textures; on the 144 held-out pairs, pair by pair, content, style and
-Gram distances move by about 0.1 % and SSIM by −0.3 % (``bench/RESULTS.md``).
+to 0.27 s. AMD's Zen 4 (EPYC 9004) multiplies bfloat16 pairs with AVX512-BF16: on a
+2-core one the same convolution took 31 ms against 8.8, a 64→64 one at 512×344
+70 against 29, and a 1024-px job 0.66 s against 0.39. The pictures barely move: 38–45
+dB PSNR against float32, the differences are grain inside textures; on the 144
+held-out pairs, pair by pair, content, style and Gram distances move by about 0.1 % and
+SSIM by −0.3 % (``bench/RESULTS.md``).
 
 Only the networks run in bfloat16. The images between levels, the statistics (summed in
 float32 and float64, ``transforms.moments``), the transforms, the detail and shading
@@ -16,11 +19,12 @@ transfers stay in float32; so do Gatys' loss networks, which are differentiated.
 ``STYLIZE_PRECISION`` (``auto``, ``float32`` or ``bfloat16``) sets it for every
 ``Stylizer`` a process builds without saying (workers, ``stylize run``, the benchmarks),
 as ``STYLIZE_WEIGHTS_DIR`` says where the weights are. ``auto``, the default, picks
-bfloat16 only on a CPU with AMX. Without the tiles it does not pay: with oneDNN capped
-below AMX on the same CPU (``ONEDNN_MAX_CPU_ISA``), the 16→16 convolution above took
-17 ms in bfloat16 on AVX512-BF16 (float32: 26) but a 64→64 one 16.5 ms (float32: 9.9),
-47 ms on plain AVX-512 and 350 ms on AVX2. CUDA was not measured. Both stay float32
-unless asked.
+bfloat16 where it was measured to pay: a CPU with AMX, or an AMD CPU with AVX512-BF16.
+Not on an Intel CPU with AVX512-BF16 and no AMX (Cooper Lake): with oneDNN capped
+below AMX on a Xeon (``ONEDNN_MAX_CPU_ISA``) the 16→16 convolution took 17 ms in
+bfloat16 (float32: 26) but a 64→64 one 16.5 ms (float32: 9.9); no such CPU was at
+hand to settle it. Without the instructions it is slower still (47 ms on plain
+AVX-512, 350 on AVX2). CUDA was not measured. Those stay float32 unless asked.
 """
 
 import os
@@ -44,6 +48,35 @@ def has_amx() -> bool:
         return False
 
 
+def cpu_vendor() -> str:
+    """The CPU's vendor string as Linux reports it (``GenuineIntel``, ``AuthenticAMD``),
+    or "" where ``/proc/cpuinfo`` is not there to say."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
+            for line in cpuinfo:
+                key, _, value = line.partition(":")
+                if key.strip() == "vendor_id":
+                    return value.strip()
+    except OSError:
+        pass
+    return ""
+
+
+def has_avx512_bf16() -> bool:
+    """Whether this CPU has AVX512-BF16's dot products (``vdpbf16ps``)."""
+    supported = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
+    try:
+        return bool(supported and supported())
+    except RuntimeError:  # pragma: no cover - an unusual build without the probe
+        return False
+
+
+def bfloat16_pays() -> bool:
+    """Whether bfloat16 networks were measured faster than float32 on a CPU like this
+    one: AMX, or AVX512-BF16 on AMD (the module's docstring has the numbers)."""
+    return has_amx() or (has_avx512_bf16() and cpu_vendor() == "AuthenticAMD")
+
+
 def from_environment() -> Precision:
     """``STYLIZE_PRECISION``, or ``auto`` when unset or empty."""
     value = os.environ.get("STYLIZE_PRECISION", "").strip().lower() or "auto"
@@ -61,6 +94,6 @@ def network_dtype(precision: Precision | None, device: torch.device) -> torch.dt
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     if precision == "bfloat16":
         return torch.bfloat16
-    if precision == "auto" and device.type == "cpu" and has_amx():
+    if precision == "auto" and device.type == "cpu" and bfloat16_pays():
         return torch.bfloat16
     return torch.float32

@@ -10,7 +10,7 @@ tunes the process with ``models.runtime.configure``.
 Usage::
 
     stylizer = Stylizer()                       # loads weights once, CUDA when present,
-                                                # bfloat16 networks on a CPU with AMX
+                                                # bfloat16 networks where the CPU pays
     style = stylizer.encode_style(painting)     # cacheable per (image, size, method)
     result = stylizer.stylize(photo, [style], StyleParams(alpha=0.8))
     result.image.save("out.png")
@@ -63,7 +63,8 @@ class Stylizer:
         precision: Precision | None = None,
     ) -> None:
         """``precision``: what the compressed networks run in (``models/precision.py``):
-        ``auto`` is bfloat16 on a CPU with AMX, float32 elsewhere; None reads
+        ``auto`` is bfloat16 on a CPU with AMX or an AMD one with AVX512-BF16,
+        float32 elsewhere; None reads
         ``STYLIZE_PRECISION`` (default ``auto``)."""
         self.device = torch.device(device) if device is not None else default_device()
         self.recipes = dict(recipes or RECIPES)

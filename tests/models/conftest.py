@@ -8,7 +8,8 @@ from tests.support.paths import TESTDATA
 
 @pytest.fixture(scope="session")
 def stylizer():
-    """The engine as a worker builds it: its networks in bfloat16 on a CPU with AMX."""
+    """The engine as a worker builds it: its networks in bfloat16 on a CPU with AMX or
+    AMD's AVX512-BF16 (``models/precision.py``)."""
     from models.stylizer import Stylizer
 
     return Stylizer(device="cpu")

@@ -26,18 +26,49 @@ def test_the_setting_is_read_from_the_environment_and_a_bad_value_is_named(monke
         precision.network_dtype("fp8", cpu)  # type: ignore[arg-type]
 
 
-def test_auto_is_bfloat16_only_on_a_cpu_with_amx(monkeypatch):
+def _cpu(
+    monkeypatch,
+    *,
+    amx: bool = False,
+    tiles_granted: bool = True,
+    avx512_bf16: bool = False,
+    vendor: str = "GenuineIntel",
+) -> None:
+    """Make the probes describe a CPU: its AMX tiles (and whether the kernel grants
+    them), its AVX512-BF16, its vendor."""
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    monkeypatch.setattr(torch.cpu, "_init_amx", lambda: tiles_granted)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    monkeypatch.setattr(precision, "cpu_vendor", lambda: vendor)
+
+
+def test_auto_is_bfloat16_only_where_it_was_measured_to_pay(monkeypatch):
     monkeypatch.delenv("STYLIZE_PRECISION", raising=False)
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
-    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
-    monkeypatch.setattr(torch.cpu, "_init_amx", lambda: True)
+    _cpu(monkeypatch, amx=True, avx512_bf16=True)  # Sapphire Rapids and later
     assert precision.network_dtype(None, cpu) == torch.bfloat16
     assert precision.network_dtype("auto", cuda) == torch.float32  # not measured on GPUs
-    monkeypatch.setattr(torch.cpu, "_init_amx", lambda: False)  # the kernel refused the tiles
+    _cpu(monkeypatch, amx=True, tiles_granted=False, avx512_bf16=True)  # the kernel refused
     assert precision.network_dtype("auto", cpu) == torch.float32
-    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
-    monkeypatch.setattr(torch.cpu, "_init_amx", lambda: True)
+    _cpu(monkeypatch, avx512_bf16=True)  # Cooper Lake: not measured, mixed when emulated
     assert precision.network_dtype("auto", cpu) == torch.float32
+    _cpu(monkeypatch, avx512_bf16=True, vendor="AuthenticAMD")  # Zen 4 and later
+    assert precision.network_dtype("auto", cpu) == torch.bfloat16
+    assert precision.network_dtype("float32", cpu) == torch.float32  # asked for wins
+    _cpu(monkeypatch, vendor="AuthenticAMD")  # Zen 3: no bfloat16 instructions
+    assert precision.network_dtype("auto", cpu) == torch.float32
+
+
+def test_the_vendor_is_read_from_this_machine():
+    vendor = precision.cpu_vendor()
+    assert isinstance(vendor, str)
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
+            text = cpuinfo.read()
+    except OSError:
+        assert vendor == ""
+    else:
+        assert (vendor and f": {vendor}" in text) or "vendor_id" not in text
 
 
 @pytest.mark.parametrize("level", [1, 2, 4])
