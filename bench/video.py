@@ -65,6 +65,8 @@ from models.video.temporal import (  # noqa: E402
 SHARED = ROOT.parent / "shared"
 CONTENT, STYLE = SHARED / "testdata/content", SHARED / "testdata/style"
 FPS = 25
+# The engine's flow before DIS medium: the older sweep rows were measured with it.
+FAST = cv2.DISOPTICAL_FLOW_PRESET_FAST
 
 
 @dataclass(frozen=True)
@@ -316,7 +318,8 @@ def _settings(args) -> TemporalSettings:
 
 def sweep(args) -> None:
     """Warping error and style distance per setting on the synthetic clips
-    (``--sweep-clips``) and any real ones (``--clip``)."""
+    (``--sweep-clips``) and any real ones (``--clip``). The rows before the engine's
+    flow became DIS medium were measured with DIS fast, and run with it still."""
     stylizer = Stylizer(device="cpu")
     scorer = Scorer(stylizer.device)
     out_dir = args.out
@@ -381,6 +384,28 @@ def sweep(args) -> None:
             )
             for steps in [(0.4, 0.1), (0.5, 0.1), (0.5, 0.3), (0.5, 0.5), (0.6, 0.3)]
         ],
+    ]
+    grid = [(label, settings and replace(settings, flow_preset=FAST)) for label, settings in grid]
+    grid += [
+        # The engine's flow refined further than DIS fast's quarter resolution.
+        (
+            "flow refined to half resolution",
+            replace(DEFAULT_TEMPORAL, flow_preset=FAST, flow_finest_scale=1),
+        ),
+        (
+            "flow refined to half resolution, stride 6, 8 iterations",
+            replace(
+                DEFAULT_TEMPORAL,
+                flow_preset=FAST,
+                flow_finest_scale=1,
+                flow_patch_stride=6,
+                flow_iterations=8,
+            ),
+        ),
+        (
+            "flow DIS medium",
+            replace(DEFAULT_TEMPORAL, flow_preset=cv2.DISOPTICAL_FLOW_PRESET_MEDIUM),
+        ),
     ]
     grid = [g for g in grid if args.only is None or g[0] in args.only]
     clips = []
@@ -459,7 +484,8 @@ def rss_child(clip: str, size: int) -> None:
 def throughput(args) -> None:
     """Frames per second end to end (decode, stylize, encode) at 512 px on a 64-frame
     camera pan, the style encoded before the clock starts (a worker's style cache);
-    temporal off, on without the content anchor, and on (the default) alternate,
+    temporal off, on without the content anchor, on with DIS fast as the engine's flow,
+    and on (the default) alternate,
     ``--repeat`` rounds (the host drifts: alternating keeps the ratios fair)."""
     args.out.mkdir(parents=True, exist_ok=True)
     clip = args.out / "pan64.mp4"
@@ -470,6 +496,7 @@ def throughput(args) -> None:
     configs = {
         "off": (False, DEFAULT_TEMPORAL),
         "on, not anchored": (True, replace(DEFAULT_TEMPORAL, anchor=False)),
+        "on, DIS fast": (True, replace(DEFAULT_TEMPORAL, flow_preset=FAST)),
         "on": (True, DEFAULT_TEMPORAL),
     }
     rates: dict[str, list[float]] = {name: [] for name in configs}
