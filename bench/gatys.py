@@ -18,7 +18,6 @@ pair), plus a contact sheet and a JSON of every score in bench/out/.
 import argparse
 import json
 import os
-import resource
 import statistics
 import sys
 import time
@@ -30,6 +29,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.memory import peak_rss_mb  # noqa: E402
 from bench.quality import Scorer, contact_sheet  # noqa: E402
 from models import runtime  # noqa: E402
 from models.images import load_image, resize_longest  # noqa: E402
@@ -41,7 +41,7 @@ SHARED = ROOT.parent / "shared"
 
 
 def peak_rss_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # kB on Linux
+    return peak_rss_mb() / 1024
 
 
 def time_iterations(

@@ -1,7 +1,7 @@
 """Poster benchmark: a 4096-px content through the engine's front door, straight vs poster.
 
 Each configuration runs in a child process of its own (its peak RSS is its own: the
-child reports ``resource.getrusage``'s ``ru_maxrss`` and its RSS after loading the
+child reports its peak RSS, ``bench/memory.py``'s, and its RSS after loading the
 networks), stylizes one content × style pair at ``--side`` and saves the output under
 ``bench/out/poster/``. Configurations:
 
@@ -31,7 +31,6 @@ Then, against the straight output (``bench/quality.py``'s measures, real VGG-19)
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -41,14 +40,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 OUT = ROOT / "bench" / "out" / "poster"
-
-
-def rss_mb() -> float:
-    """This process's resident memory now, from /proc (Linux)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def square(image):  # noqa: ANN001, ANN201
@@ -63,6 +54,7 @@ def run_one(config: str, content: str, style: str, side: int, squared: bool) -> 
     sys.path.insert(0, str(ROOT))
     import functools
 
+    from bench.memory import peak_rss_mb, rss_mb
     from models import poster, runtime
     from models.images import load_image
     from models.params import StyleParams
@@ -99,7 +91,7 @@ def run_one(config: str, content: str, style: str, side: int, squared: bool) -> 
         "precision": stylizer.precision,
         "seconds": result.seconds,
         "cpu_seconds": cpu,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
         "loaded_rss_mb": loaded,
         "size": result.image.size,
         "path": str(path),

@@ -30,7 +30,6 @@ a comparison that does not credit the number format to the method.
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -48,6 +47,7 @@ def measure(
     sys.path.insert(0, str(ROOT))
     import torch
 
+    from bench.memory import peak_rss_mb
     from models import runtime
     from models.images import decode_image, encode_image
     from models.params import StyleParams
@@ -87,7 +87,7 @@ def measure(
         "cold": statistics.median(cold),
         "cached": statistics.median(cached),
         "stylize": statistics.median(engine),
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
         "runs": repeat,
     }
 

@@ -31,7 +31,6 @@ where Farnebäck's flow, an algorithm that shares nothing with DIS, agrees.
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -47,6 +46,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.memory import peak_rss_mb  # noqa: E402
 from bench.quality import Scorer  # noqa: E402
 from models.images import load_image, resize_longest  # noqa: E402
 from models.params import StyleParams  # noqa: E402
@@ -467,17 +467,17 @@ def rss(args) -> None:
 def rss_child(clip: str, size: int) -> None:
     stylizer = Stylizer(device="cpu")
     style = stylizer.encode_style(load_image(STYLE / "sketch.png"), 512, "wct")
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base = peak_rss_mb()
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         result = stylize_video(
             stylizer, clip, [style], Path(tmp) / "out.mp4", StyleParams(size=size)
         )
         seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = peak_rss_mb()
     print(
         f"{result.width}x{result.height} | {result.frames} | {result.frames / seconds:.2f} | "
-        f"{base / 1024:.0f} | {peak / 1024:.0f}"
+        f"{base:.0f} | {peak:.0f}"
     )
 
 
