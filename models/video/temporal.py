@@ -75,9 +75,10 @@ class TemporalSettings:
     # resolution only (8-px patches every 4 px there, 16 iterations), too coarse for a
     # motion that changes across the frame (a zoom, an animal stretching); medium goes
     # to half resolution (patches every 3 px, 25 iterations). It steadied every clip
-    # more for the same style cost (held out: 0.52 → 0.45–0.48 on Big Buck
-    # Bunny's still stretch, the cut clip 0.40 → 0.22), for a sixth to a fifth of the
-    # frame rate (a Zen 4, bfloat16 networks: 8.9 → 7.3 frames/s at 512 px).
+    # more for the same style cost (held out, the cut clip 0.40 → 0.22; Big Buck
+    # Bunny's still stretch 0.52 → 0.45–0.48 with bfloat16 networks, 0.57 → 0.50–0.51 in
+    # float32), for a sixth to a fifth of the frame rate (a Zen 4, bfloat16 networks:
+    # 8.9 → 7.3 frames/s at 512 px).
     flow_preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
     # DIS's own parameters over the preset's (None: the preset's): the finest pyramid
     # level it refines to (0: full resolution, 1: half, 2: a quarter), its patch
