@@ -406,6 +406,11 @@ def sweep(args) -> None:
             "flow DIS medium",
             replace(DEFAULT_TEMPORAL, flow_preset=cv2.DISOPTICAL_FLOW_PRESET_MEDIUM),
         ),
+        # More weight at level 2, with DIS medium.
+        *[
+            (f"medium, steadiness 0.5, {w}", replace(DEFAULT_TEMPORAL, steps=(0.5, w)))
+            for w in (0.15, 0.2)
+        ],
     ]
     grid = [g for g in grid if args.only is None or g[0] in args.only]
     clips = []
