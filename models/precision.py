@@ -48,11 +48,11 @@ def has_amx() -> bool:
         return False
 
 
-def cpu_vendor() -> str:
+def cpu_vendor(cpuinfo_path: str = "/proc/cpuinfo") -> str:
     """The CPU's vendor string as Linux reports it (``GenuineIntel``, ``AuthenticAMD``),
     or "" where ``/proc/cpuinfo`` is not there to say."""
     try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
+        with open(cpuinfo_path, encoding="ascii", errors="replace") as cpuinfo:
             for line in cpuinfo:
                 key, _, value = line.partition(":")
                 if key.strip() == "vendor_id":

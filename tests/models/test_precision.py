@@ -59,16 +59,16 @@ def test_auto_is_bfloat16_only_where_it_was_measured_to_pay(monkeypatch):
     assert precision.network_dtype("auto", cpu) == torch.float32
 
 
-def test_the_vendor_is_read_from_this_machine():
-    vendor = precision.cpu_vendor()
-    assert isinstance(vendor, str)
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
-            text = cpuinfo.read()
-    except OSError:
-        assert vendor == ""
-    else:
-        assert (vendor and f": {vendor}" in text) or "vendor_id" not in text
+def test_the_vendor_is_read_from_cpuinfo_and_is_empty_without_it(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(
+        "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\n"
+        "model name\t: AMD EPYC 9R14\n\nprocessor\t: 1\nvendor_id\t: AuthenticAMD\n"
+    )
+    assert precision.cpu_vendor(str(cpuinfo)) == "AuthenticAMD"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: an ARM core\n")  # no vendor_id line
+    assert precision.cpu_vendor(str(cpuinfo)) == ""
+    assert precision.cpu_vendor(str(tmp_path / "absent")) == ""  # not Linux
 
 
 @pytest.mark.parametrize("level", [1, 2, 4])
