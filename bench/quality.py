@@ -84,7 +84,7 @@ def ssim(x: torch.Tensor, y: torch.Tensor) -> float:
     taps = torch.arange(-5, 6, dtype=torch.float64)
     g = torch.exp(-(taps**2) / (2 * 1.5**2))
     g = (g / g.sum()).float()
-    window = (g[:, None] * g[None, :])[None, None]
+    window = (g[:, None] * g[None, :])[None, None].to(x.device)
 
     def blur(z: torch.Tensor) -> torch.Tensor:  # "valid" positions only, as Wang et al.
         return F.conv2d(z, window)

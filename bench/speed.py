@@ -25,6 +25,13 @@ encodes the style. Our networks run as the engine picks (``STYLIZE_PRECISION``, 
 on a CPU with AMX or AMD's AVX512-BF16: ``models/precision.py``); MicroAST as published, in float32.
 ``--peer-bfloat16`` adds MicroAST given the same change (bfloat16, channels-last), for
 a comparison that does not credit the number format to the method.
+
+``--throughput SIZE`` runs ``--processes`` workers at once on this machine (and its
+GPU), each doing ``--jobs`` jobs as a worker does them (decode, a new style, stylize,
+JPEG): how many workers one GPU or host should run. On CUDA the per-size table also
+gives the peak GPU memory PyTorch held for tensors.
+
+    python bench/speed.py --throughput 1024 --processes 1 2 4 --device cuda
 """
 
 import argparse
@@ -83,13 +90,86 @@ def measure(
         "size": size,
         "style_size": params.style_size,
         "device": str(stylizer.device),
+        "precision": stylizer.precision,
         "threads": torch.get_num_threads(),
         "cold": statistics.median(cold),
         "cached": statistics.median(cached),
         "stylize": statistics.median(engine),
         "peak_rss_mb": peak_rss_mb(),
+        "peak_gpu_mb": _peak_gpu_mb(stylizer.device),
         "runs": repeat,
     }
+
+
+def _peak_gpu_mb(device) -> float | None:  # noqa: ANN001
+    """The most GPU memory PyTorch's allocator held for tensors (None off CUDA): what a
+    worker's jobs of this size need of the card, besides the CUDA context's own."""
+    import torch
+
+    if device.type != "cuda":
+        return None
+    return torch.cuda.max_memory_allocated(device) / 2**20
+
+
+def throughput(
+    size: int, processes: list[int], jobs: int, device: str | None, method: str = "wct"
+) -> None:
+    """Jobs per second when ``P`` workers share this machine (and its GPU), each running
+    ``jobs`` jobs back to back after one to warm up: the content decoded, a new style
+    encoded, stylized, the result encoded as JPEG, as a worker does per job. The workers
+    start their jobs together (a barrier after loading); the rate is all their jobs
+    over the slowest one's time."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")  # CUDA cannot be forked into children
+    print(f"{method} at {size} px, {jobs} jobs per worker, style encoded per job\n")
+    print("| workers | jobs/s | median job (s) |")
+    print("|---|---|---|")
+    for count in processes:
+        barrier, results = context.Barrier(count), context.Queue()
+        workers = [
+            context.Process(
+                target=_throughput_worker,
+                args=(size, jobs, device, method, barrier, results, i),
+            )
+            for i in range(count)
+        ]
+        for w in workers:
+            w.start()
+        done = [results.get() for _ in workers]
+        for w in workers:
+            w.join()
+        elapsed = max(d["elapsed"] for d in done)
+        median = statistics.median(t for d in done for t in d["times"])
+        print(f"| {count} | {count * jobs / elapsed:.2f} | {median:.3f} |", flush=True)
+
+
+def _throughput_worker(size, jobs, device, method, barrier, results, index) -> None:  # noqa: ANN001
+    sys.path.insert(0, str(ROOT))
+    from models import runtime
+    from models.images import decode_image, encode_image
+    from models.params import StyleParams
+    from models.stylizer import Stylizer
+
+    contents = sorted((SHARED / "testdata/content").iterdir())
+    styles = sorted((SHARED / "testdata/style").iterdir())
+    runtime.configure(threads=1 if (device or "").startswith("cpu") else 0)
+    stylizer = Stylizer(device=device)
+    params = StyleParams(method=method, size=size, format="jpeg")
+
+    def job(i: int) -> float:
+        started = time.perf_counter()
+        content = decode_image(contents[i % len(contents)].read_bytes())
+        style = decode_image(styles[i % len(styles)].read_bytes())
+        out = stylizer.stylize(content, [style], params)
+        encode_image(out.image, "jpeg", 90)
+        return time.perf_counter() - started
+
+    job(index)  # warm up: kernels chosen, allocator sized
+    barrier.wait()
+    started = time.perf_counter()
+    times = [job(index + i) for i in range(jobs)]
+    results.put({"elapsed": time.perf_counter() - started, "times": times})
 
 
 def compare(
@@ -201,8 +281,19 @@ def main() -> None:
         action="store_true",
         help="with --ab: also MicroAST in bfloat16 and channels-last, as our networks run",
     )
+    parser.add_argument(
+        "--throughput",
+        type=int,
+        metavar="SIZE",
+        help="jobs/s at this size with --processes workers sharing the machine",
+    )
+    parser.add_argument("--processes", nargs="+", type=int, default=[1, 2, 4])
+    parser.add_argument("--jobs", type=int, default=20, help="per worker, with --throughput")
     parser.add_argument("--one", nargs=2, metavar=("METHOD", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.throughput:
+        throughput(args.throughput, args.processes, args.jobs, args.device, args.methods[0])
+        return
     if args.ab:
         compare(args.ab, args.sizes, args.repeat, args.device, args.cached, args.peer_bfloat16)
         return
@@ -235,14 +326,20 @@ def main() -> None:
                 )
             )
     first = rows[0]
-    print(f"device {first['device']}, {first['threads']} threads, median of {first['runs']} runs\n")
+    print(
+        f"device {first['device']}, networks in {first['precision']}, {first['threads']} threads, "
+        f"median of {first['runs']} runs\n"
+    )
+    gpu = first["peak_gpu_mb"] is not None
     print(
         "| method | longest side | style side | cold style, end to end (s) | cached style, end to end (s) | engine only, cached (s) | peak RSS (MB) |"
+        + (" peak GPU memory (MB) |" if gpu else "")
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|" + ("---|" if gpu else ""))
     for r in rows:
         print(
             f"| {r['method']} | {r['size']} | {r['style_size']} | {r['cold']:.3f} | {r['cached']:.3f} | {r['stylize']:.3f} | {r['peak_rss_mb']:.0f} |"
+            + (f" {r['peak_gpu_mb']:.0f} |" if gpu else "")
         )
 
 

@@ -237,7 +237,7 @@ def run(stylizer, scorer, clip: Path, style_path: Path, temporal: bool, settings
 
 
 def table(args) -> None:
-    stylizer = Stylizer(device="cpu")
+    stylizer = Stylizer(device=args.device)
     scorer = Scorer(stylizer.device)
     out_dir = args.out
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -320,7 +320,7 @@ def sweep(args) -> None:
     """Warping error and style distance per setting on the synthetic clips
     (``--sweep-clips``) and any real ones (``--clip``). The rows before the engine's
     flow became DIS medium were measured with DIS fast, and run with it still."""
-    stylizer = Stylizer(device="cpu")
+    stylizer = Stylizer(device=args.device)
     scorer = Scorer(stylizer.device)
     out_dir = args.out
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -461,7 +461,8 @@ def rss(args) -> None:
         make_clip([shot], clip, size=(1920, 1080))
         for size in (512, 1080):
             child = subprocess.run(
-                [sys.executable, __file__, "--rss-child", str(clip), str(size)],
+                [sys.executable, __file__, "--rss-child", str(clip), str(size)]
+                + (["--device", args.device] if args.device else []),
                 capture_output=True,
                 text=True,
                 check=True,
@@ -469,8 +470,8 @@ def rss(args) -> None:
             print(f"| 1920x1080, {seconds} s | {size} | {child.stdout.strip()} |", flush=True)
 
 
-def rss_child(clip: str, size: int) -> None:
-    stylizer = Stylizer(device="cpu")
+def rss_child(clip: str, size: int, device: str | None) -> None:
+    stylizer = Stylizer(device=device)
     style = stylizer.encode_style(load_image(STYLE / "sketch.png"), 512, "wct")
     base = peak_rss_mb()
     with tempfile.TemporaryDirectory() as tmp:
@@ -495,7 +496,7 @@ def throughput(args) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     clip = args.out / "pan64.mp4"
     make_clip([replace(SHOTS["pan"][0], frames=64)], clip)
-    stylizer = Stylizer(device="cpu")
+    stylizer = Stylizer(device=args.device)
     params = StyleParams(size=512)
     style = stylizer.encode_style(load_image(STYLE / args.styles[0]), 512, "wct")
     configs = {
@@ -513,7 +514,7 @@ def throughput(args) -> None:
                 VideoParams(temporal=temporal), temporal=settings,
             )  # fmt: skip
             rates[name].append(result.frames / (time.perf_counter() - started))
-    print(f"512 px, networks in {stylizer.precision}")
+    print(f"512 px, {stylizer.device}, networks in {stylizer.precision}")
     for name, values in rates.items():
         shown = ", ".join(f"{v:.2f}" for v in values)
         median = statistics.median(values)
@@ -550,10 +551,11 @@ def main() -> None:
     parser.add_argument("--rss", action="store_true")
     parser.add_argument("--rss-child", nargs=2, metavar=("CLIP", "SIZE"))
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "video")
+    parser.add_argument("--device", help="cpu or cuda (default: the engine's, CUDA when present)")
     args = parser.parse_args()
     os.environ.setdefault("STYLIZE_WEIGHTS_DIR", str(SHARED / "weights"))
     if args.rss_child:
-        rss_child(args.rss_child[0], int(args.rss_child[1]))
+        rss_child(args.rss_child[0], int(args.rss_child[1]), args.device)
     elif args.fps:
         throughput(args)
     elif args.rss:
