@@ -28,11 +28,12 @@ already checked and the styles encoded). It is a peer of the cascade: it uses th
 cascade's public functions to start from a feed-forward result, nothing of ``Stylizer``.
 """
 
+import contextlib
 import dataclasses
 import functools
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -317,9 +318,26 @@ def optimise(
     """
     started = time.perf_counter() if started is None else started
     # Stylizer.stylize runs in inference mode; the optimisation needs autograd.
-    with torch.inference_mode(False), torch.enable_grad():
+    with torch.inference_mode(False), torch.enable_grad(), _reproducible(content.device):
         return _optimise(networks, content, list(styles), list(weights), regions, params,
                          start_recipe, progress, should_cancel, config, started)  # fmt: skip
+
+
+@contextlib.contextmanager
+def _reproducible(device: torch.device) -> Iterator[None]:
+    """On CUDA, only cuDNN's deterministic convolution algorithms while a job optimises:
+    some of its backward algorithms add partial sums with atomics in no fixed order, and
+    the same seed gave a different image on every run on an H200. (The loss network's
+    padding is made deterministic in ``vgg.ReflectionPad1``.) CPUs are deterministic."""
+    if device.type != "cuda":
+        yield
+        return
+    before = torch.backends.cudnn.deterministic
+    torch.backends.cudnn.deterministic = True
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.deterministic = before
 
 
 def _optimise(

@@ -11,6 +11,7 @@ Caffe's BGR×255 minus the ImageNet mean, which is what the VGG weights expect.
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 LEVELS = (1, 2, 3)
 CHANNELS = {1: 64, 2: 128, 3: 256}  # width of relu{level}_1
@@ -18,8 +19,31 @@ CHANNELS = {1: 64, 2: 128, 3: 256}  # width of relu{level}_1
 _ENCODER_END = {1: 4, 2: 11, 3: 18}
 
 
+class ReflectionPad1(nn.Module):
+    """``nn.ReflectionPad2d(1)``, with a gradient that is the same on every run on a GPU.
+
+    CUDA's reflection-pad backward adds each border pixel's gradient into the pixel it
+    mirrors with atomic additions, in no fixed order: a Gatys job with a fixed seed came
+    out different on every run on an H200. On CUDA the pad is made of slices joined by
+    ``torch.cat``, whose backward copies and sums in a fixed order; the values are the
+    same bit for bit. On the CPU ``F.pad``'s own kernel, deterministic there, is used.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.device.type == "cpu":
+            return F.pad(x, (1, 1, 1, 1), mode="reflect")
+        return reflect_pad_by_slices(x)
+
+
+def reflect_pad_by_slices(x: torch.Tensor) -> torch.Tensor:
+    """The one-pixel reflection pad of (…, H ≥ 2, W ≥ 2) ``x`` as two ``torch.cat``s of
+    slices: columns first, then rows of the widened map, whose ends are the corners."""
+    x = torch.cat([x[..., :, 1:2], x, x[..., :, -2:-1]], dim=-1)
+    return torch.cat([x[..., 1:2, :], x, x[..., -2:-1, :]], dim=-2)
+
+
 def _conv(cin: int, cout: int) -> list[nn.Module]:
-    return [nn.ReflectionPad2d(1), nn.Conv2d(cin, cout, 3), nn.ReLU()]
+    return [ReflectionPad1(), nn.Conv2d(cin, cout, 3), nn.ReLU()]
 
 
 def vgg_encoder(level: int) -> nn.Sequential:
@@ -45,7 +69,7 @@ def vgg_decoder(level: int) -> nn.Sequential:
     """
     if level not in LEVELS:
         raise ValueError(f"normalised VGG-19 decoders exist for levels {LEVELS}, not {level}")
-    to_rgb: list[nn.Module] = [nn.ReflectionPad2d(1), nn.Conv2d(64, 3, 3)]
+    to_rgb: list[nn.Module] = [ReflectionPad1(), nn.Conv2d(64, 3, 3)]
     if level == 1:
         return nn.Sequential(*to_rgb)
     block1 = [nn.Upsample(scale_factor=2, mode="nearest"), *_conv(64, 64), *to_rgb]

@@ -18,6 +18,7 @@ from models.networks.layers import (
     upsample2_bilinear_reflect_pad1,
     upsample2_reflect_pad1,
 )
+from models.networks.vgg import reflect_pad_by_slices
 from models.params import StyleParams
 from models.stylizer import Stylizer
 from models.tensors import to_tensor
@@ -194,3 +195,17 @@ def test_building_a_stylizer_leaves_the_process_allocator_alone():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.split() == ["False", "True"]
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 5, 7), (2, 4, 2, 2)])
+def test_the_gpus_reflection_pad_is_f_pad_in_values_and_gradient(shape):
+    # ``vgg.ReflectionPad1`` pads by slices on CUDA (a backward in a fixed order); held
+    # here, on the CPU, against F.pad's reflection, forward and backward.
+    x = torch.randn(shape, dtype=torch.float64, requires_grad=True)
+    padded = reflect_pad_by_slices(x)
+    expected = F.pad(x, (1, 1, 1, 1), mode="reflect")
+    assert torch.equal(padded, expected)
+    upstream = torch.randn_like(expected)
+    (grad,) = torch.autograd.grad(padded, x, upstream)
+    (ref,) = torch.autograd.grad(expected, x, upstream)
+    torch.testing.assert_close(grad, ref, rtol=0, atol=1e-12)
