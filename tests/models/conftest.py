@@ -3,7 +3,7 @@
 import pytest
 from PIL import Image
 
-from tests.support.paths import TESTDATA
+from tests.support.paths import DEVICE, TESTDATA
 
 
 @pytest.fixture(scope="session")
@@ -12,7 +12,7 @@ def stylizer():
     AMD's AVX512-BF16 (``models/precision.py``)."""
     from models.stylizer import Stylizer
 
-    return Stylizer(device="cpu")
+    return Stylizer(device=DEVICE)
 
 
 @pytest.fixture(scope="session")
@@ -21,7 +21,7 @@ def stylizer32():
     computation at float32 precision (bfloat16 roundings differ by path)."""
     from models.stylizer import Stylizer
 
-    return Stylizer(device="cpu", precision="float32")
+    return Stylizer(device=DEVICE, precision="float32")
 
 
 def _load(relative: str, size: int | None) -> Image.Image:
@@ -50,3 +50,18 @@ def sketch() -> Image.Image:
 @pytest.fixture
 def load():
     return _load
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _float32_convolutions_on_cuda():
+    """On a GPU (``STYLIZE_TEST_DEVICE=cuda``) the tests hold the engine to the plain
+    computation at float32's precision, so cuDNN's TF32 convolutions (a 10-bit mantissa,
+    PyTorch's default, which workers keep: ``bench/precision.py`` measures what it moves)
+    are turned off while they run."""
+    import torch
+
+    before = torch.backends.cudnn.allow_tf32
+    if DEVICE.startswith("cuda"):
+        torch.backends.cudnn.allow_tf32 = False
+    yield
+    torch.backends.cudnn.allow_tf32 = before

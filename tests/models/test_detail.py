@@ -16,6 +16,7 @@ from models.detail import (
 from models.params import StyleParams
 from models.stylizer import RECIPES, Recipe
 from models.tensors import rgb_to_ycbcr, to_tensor
+from tests.support.paths import DEVICE
 
 
 def _fine_band(image: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -26,14 +27,14 @@ def _fine_band(image: torch.Tensor, sigma: float) -> torch.Tensor:
 def _stylized(stylizer, photo, painting) -> torch.Tensor:
     recipe = Recipe("cd16x", RECIPES["wct"].steps)  # no detail transfer, whatever the default
     return to_tensor(
-        stylizer.stylize(photo, [painting], StyleParams(size=None), recipe=recipe).image
+        stylizer.stylize(photo, [painting], StyleParams(size=None), recipe=recipe).image, DEVICE
     )
 
 
 def test_detail_transfer_keeps_the_size_and_brings_the_fine_band_to_the_content(
     stylizer, photo, painting
 ):
-    stylized, content = _stylized(stylizer, photo, painting), to_tensor(photo)
+    stylized, content = _stylized(stylizer, photo, painting), to_tensor(photo, DEVICE)
     out = transfer_detail(stylized, content, sigma=2.0, strength=1.0)
     assert out.shape == stylized.shape
     before = (_fine_band(stylized, 2.0) - _fine_band(content, 2.0)).square().mean()
@@ -44,7 +45,7 @@ def test_detail_transfer_keeps_the_size_and_brings_the_fine_band_to_the_content(
 def test_detail_transfer_moves_luminance_only_and_half_strength_goes_half_way(
     stylizer, photo, painting
 ):
-    stylized, content = _stylized(stylizer, photo, painting), to_tensor(photo)
+    stylized, content = _stylized(stylizer, photo, painting), to_tensor(photo, DEVICE)
     half = transfer_detail(stylized, content, sigma=2.0, strength=0.5)
     unclamped = ((half > 0.001) & (half < 0.999)).all(dim=1, keepdim=True).expand_as(half)
     chroma_change = (rgb_to_ycbcr(half) - rgb_to_ycbcr(stylized))[:, 1:]
@@ -56,11 +57,13 @@ def test_detail_transfer_moves_luminance_only_and_half_strength_goes_half_way(
 
 def test_detail_transfer_at_zero_strength_is_the_identity(stylizer, photo, painting):
     stylized = _stylized(stylizer, photo, painting)
-    torch.testing.assert_close(transfer_detail(stylized, to_tensor(photo), 2.0, 0.0), stylized)
+    torch.testing.assert_close(
+        transfer_detail(stylized, to_tensor(photo, DEVICE), 2.0, 0.0), stylized
+    )
 
 
 def test_keeping_the_strokes_adds_the_content_band_on_top_of_them(stylizer, photo, painting):
-    stylized, content = _stylized(stylizer, photo, painting), to_tensor(photo)
+    stylized, content = _stylized(stylizer, photo, painting), to_tensor(photo, DEVICE)
 
     def added_band_error(keep: float) -> float:
         out = transfer_detail(stylized, content, sigma=1.0, strength=1.0, keep=keep)
@@ -80,9 +83,9 @@ def test_a_recipe_with_detail_transfer_changes_the_output_not_its_size(stylizer,
     b = stylizer.stylize(photo, [painting], params, recipe=detailed).image
     assert a.size == b.size == photo.size
     ssim_proxy = [  # correlation of the fine band with the content's
-        torch.corrcoef(torch.stack([_fine_band(to_tensor(x), 2.0).flatten(), ref]))[0, 1]
+        torch.corrcoef(torch.stack([_fine_band(to_tensor(x, DEVICE), 2.0).flatten(), ref]))[0, 1]
         for x in (a, b)
-        for ref in [_fine_band(to_tensor(photo), 2.0).flatten()]
+        for ref in [_fine_band(to_tensor(photo, DEVICE), 2.0).flatten()]
     ]
     assert ssim_proxy[1] > ssim_proxy[0] + 0.2
 
@@ -94,9 +97,9 @@ def test_detail_restored_between_levels_is_restyled_by_the_shallower_ones(
     params = StyleParams(size=None)
     early = Recipe("cd16x", steps, DetailTransfer(1.0, 1.0), detail_after=0)
     late = Recipe("cd16x", steps, DetailTransfer(1.0, 1.0))
-    a = to_tensor(stylizer.stylize(photo, [painting], params, recipe=early).image)
-    b = to_tensor(stylizer.stylize(photo, [painting], params, recipe=late).image)
-    content = to_tensor(photo)
+    a = to_tensor(stylizer.stylize(photo, [painting], params, recipe=early).image, DEVICE)
+    b = to_tensor(stylizer.stylize(photo, [painting], params, recipe=late).image, DEVICE)
+    content = to_tensor(photo, DEVICE)
     assert a.shape == b.shape == content.shape
     # After the last level the fine band is the content's; restored earlier, the later
     # levels give it the style's statistics again, so it stays further from the content's.
@@ -115,7 +118,7 @@ def _correlation(a: torch.Tensor, b: torch.Tensor) -> float:
 def test_shading_transfer_brings_the_contents_form_in_the_outputs_own_tones(
     stylizer, photo, painting
 ):
-    stylized, content = _stylized(stylizer, photo, painting), to_tensor(photo)
+    stylized, content = _stylized(stylizer, photo, painting), to_tensor(photo, DEVICE)
     out = ShadingTransfer(sigma=6.0, strength=1.0)(stylized, content)
     assert out.shape == stylized.shape
     before, after = _coarse_band(stylized, 6.0), _coarse_band(out, 6.0)
@@ -134,7 +137,7 @@ def test_shading_transfer_brings_the_contents_form_in_the_outputs_own_tones(
 def test_shading_transfer_moves_luminance_only_and_zero_strength_is_the_identity(
     stylizer, photo, painting
 ):
-    stylized, content = _stylized(stylizer, photo, painting), to_tensor(photo)
+    stylized, content = _stylized(stylizer, photo, painting), to_tensor(photo, DEVICE)
     torch.testing.assert_close(ShadingTransfer(6.0, 0.0)(stylized, content), stylized)
     out = ShadingTransfer(6.0, 0.5)(stylized, content)
     unclamped = ((out > 0.001) & (out < 0.999)).all(dim=1, keepdim=True).expand_as(out)
@@ -161,7 +164,7 @@ def test_shading_a_one_pixel_image_leaves_it_as_it_is():
 
 
 def test_a_recipe_applies_its_shading_after_the_last_step(stylizer, load, painting):
-    x = to_tensor(load("content/cornell.jpg", 200))  # not a multiple of the stride: padded
+    x = to_tensor(load("content/cornell.jpg", 200), DEVICE)  # not a multiple of the stride: padded
     plain = Recipe("cd16x", RECIPES["wct"].steps, RECIPES["wct"].detail, 0)
     shaded = Recipe("cd16x", plain.steps, plain.detail, 0, ShadingTransfer(6.0, 0.4))
     style = encode_style(stylizer.networks, painting, plain)
@@ -174,7 +177,7 @@ def test_a_recipe_applies_its_shading_after_the_last_step(stylizer, load, painti
 
 
 def test_guided_filter_keeps_the_guides_edges_and_smooths_with_a_large_eps(photo):
-    guide = luminance(to_tensor(photo))
+    guide = luminance(to_tensor(photo, DEVICE))
     sharp = guided_filter(guide, guide, radius=4, eps=1e-6)
     torch.testing.assert_close(sharp, guide, atol=2e-3, rtol=0)
     smooth = guided_filter(guide, guide, radius=4, eps=100.0)
@@ -188,7 +191,7 @@ def test_a_wide_blur_at_half_resolution_is_the_direct_blur_within_a_grey_level(l
     # reference (forced by raising the threshold of the half-resolution path).
     from models import detail
 
-    y = luminance(to_tensor(load("content/cornell.jpg", 301)))
+    y = luminance(to_tensor(load("content/cornell.jpg", 301), DEVICE))
     for image in (y, y[..., :200, :300]):
         half = gaussian_blur(image, 6.0)
         monkeypatch.setattr(detail, "HALF_RESOLUTION_SIGMA", float("inf"))

@@ -22,7 +22,7 @@ from models.networks.vgg import reflect_pad_by_slices
 from models.params import StyleParams
 from models.stylizer import Stylizer
 from models.tensors import to_tensor
-from tests.support.paths import ROOT
+from tests.support.paths import DEVICE, ROOT
 
 
 @pytest.mark.parametrize("shape", [(1, 3, 2, 2), (1, 16, 5, 7), (2, 24, 33, 18)])
@@ -45,7 +45,7 @@ def test_reflect_pad1_carries_gradients_like_f_pad():
 
 
 def test_images_enter_the_networks_channels_last(photo):
-    assert to_tensor(photo).is_contiguous(memory_format=torch.channels_last)
+    assert to_tensor(photo, DEVICE).is_contiguous(memory_format=torch.channels_last)
 
 
 def _reference_encoder(state: dict, level: int, x: torch.Tensor) -> torch.Tensor:
@@ -80,10 +80,15 @@ def test_fast_networks_compute_what_the_plain_layers_do(stylizer32, photo, level
     # plain NCHW PyTorch ops.
     encoder = stylizer32.networks.encoders[("cd16x", level)]
     decoder = stylizer32.networks.decoders[("cd16x", level)]
-    x = to_tensor(photo)[..., :120, :96]  # even sides: the fast pooling path
-    odd = to_tensor(photo)[..., :97, :75]  # odd sides: F.max_pool2d's ceil mode
-    enc_state = weights.load_state_dict(f"vgg19-cd16x/encoder_relu{level}_1")
-    dec_state = weights.load_state_dict(f"vgg19-cd16x/decoder_relu{level}_1")
+    x = to_tensor(photo, DEVICE)[..., :120, :96]  # even sides: the fast pooling path
+    odd = to_tensor(photo, DEVICE)[..., :97, :75]  # odd sides: F.max_pool2d's ceil mode
+    enc_state, dec_state = (
+        {
+            k: v.to(DEVICE)
+            for k, v in weights.load_state_dict(f"vgg19-cd16x/{part}_relu{level}_1").items()
+        }
+        for part in ("encoder", "decoder")
+    )
     with torch.inference_mode():
         for image in (x, odd):
             feature = encoder(image)

@@ -15,14 +15,14 @@ from models.params import GatysParams, StyleParams
 from models.stylizer import Stylizer
 from models.tensors import rgb_to_ycbcr, to_tensor
 from models.types import ProgressEvent
-from tests.support.paths import TESTDATA
+from tests.support.paths import DEVICE, TESTDATA
 
 SIZE = 64
 
 
 @pytest.fixture(scope="module")
 def stylizer() -> Stylizer:
-    return Stylizer(device="cpu")
+    return Stylizer(device=DEVICE)
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +49,8 @@ def gatys_params(**gatys_fields: object) -> StyleParams:
 def style_distance(image: Image.Image, style: Image.Image) -> float:
     """Mean relative Gram error over the real VGG-19 layers, at full resolution."""
     with torch.no_grad():
-        out = gatys.features(to_tensor(image), 1, deep=False)
-        target = gatys.features(to_tensor(style), 1, deep=False)
+        out = gatys.features(to_tensor(image, DEVICE), 1, deep=False)
+        target = gatys.features(to_tensor(style, DEVICE), 1, deep=False)
     errors = [
         gatys.relative_error(gatys.masked_gram(out[k]), gatys.masked_gram(target[k])) for k in out
     ]
@@ -181,8 +181,8 @@ def test_preserve_color_keeps_the_content_chroma(
 ) -> None:
     params = gatys_params(iterations=5).model_copy(update={"preserve_color": True})
     result = stylizer.stylize(content, [style], params)
-    chroma = rgb_to_ycbcr(to_tensor(result.image))[:, 1:]
-    expected = rgb_to_ycbcr(to_tensor(content))[:, 1:]
+    chroma = rgb_to_ycbcr(to_tensor(result.image, DEVICE))[:, 1:]
+    expected = rgb_to_ycbcr(to_tensor(content, DEVICE))[:, 1:]
     assert (chroma - expected).abs().mean() < 0.01  # 8-bit rounding and gamut clipping
 
 
@@ -194,7 +194,7 @@ def test_a_mask_gives_each_region_its_own_style(
     mask.paste(255, (half, 0, content.width, content.height))
     params = gatys_params(init="content", iterations=10)
     out = stylizer.stylize(content, [style, sketch], params, mask=mask).image
-    chroma = rgb_to_ycbcr(to_tensor(out))[0, 1:].abs().sum(0)
+    chroma = rgb_to_ycbcr(to_tensor(out, DEVICE))[0, 1:].abs().sum(0)
     # The right half of the photo is the more colourful one, yet the grey sketch drains it.
     assert chroma[:, half:].mean() < 0.6 * chroma[:, :half].mean()
 
@@ -216,7 +216,7 @@ def test_deep_approximate_layers_can_join_the_style_loss(
     params = gatys_params(init="content", iterations=8)
     encoded = stylizer.encode_style(style, SIZE, method="gatys")
     result = gatys.optimise(
-        stylizer.networks, to_tensor(content), [encoded], [1.0], None, params,
+        stylizer.networks, to_tensor(content, DEVICE), [encoded], [1.0], None, params,
         progress=events.append, config=config,
     )  # fmt: skip
     assert result.losses["total"] < 0.5 * events[0].losses["total"]

@@ -9,7 +9,7 @@ from models.cascade import Recipe, Step
 from models.images import load_image
 from models.networks import cd16x, vgg
 from models.tensors import to_tensor
-from tests.support.paths import TESTDATA
+from tests.support.paths import DEVICE, TESTDATA
 
 # Encoder→decoder PSNR of cornell.jpg (longer side 512, cropped to a multiple of 16), from
 # ../shared/weights/README.md.
@@ -31,7 +31,7 @@ def cornell_512() -> torch.Tensor:
     scale = 512 / max(image.size)
     image = image.resize((round(image.width * scale), round(image.height * scale)), Image.BICUBIC)
     image = image.crop((0, 0, image.width // 16 * 16, image.height // 16 * 16))
-    return to_tensor(image)
+    return to_tensor(image, DEVICE)
 
 
 def _autoencoder(family: str, level: int) -> tuple[torch.nn.Module, torch.nn.Module]:
@@ -41,7 +41,7 @@ def _autoencoder(family: str, level: int) -> tuple[torch.nn.Module, torch.nn.Mod
         encoder, decoder = vgg.vgg_encoder(level), vgg.vgg_decoder(level)
     encoder.load_state_dict(weights.load_state_dict(f"{family}/encoder_relu{level}_1"), strict=True)
     decoder.load_state_dict(weights.load_state_dict(f"{family}/decoder_relu{level}_1"), strict=True)
-    return encoder.eval(), decoder.eval()
+    return encoder.eval().to(DEVICE), decoder.eval().to(DEVICE)
 
 
 @pytest.mark.parametrize(("family", "level"), list(README_PSNR))
@@ -67,7 +67,7 @@ def test_encoder_feature_widths_and_strides_match_the_layouts(cornell_512):
 
 @torch.inference_mode()
 def test_loss_network_taps_relu1_to_relu3_of_the_real_vgg(cornell_512):
-    features = vgg.load_loss_network()(cornell_512)
+    features = vgg.load_loss_network(DEVICE)(cornell_512)
     assert [tuple(f.shape[1:2]) for f in features.values()] == [(64,), (128,), (256,)]
     assert all((f >= 0).all() for f in features.values())  # they are ReLU outputs
 

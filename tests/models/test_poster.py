@@ -11,6 +11,7 @@ from models import poster
 from models.cascade import RECIPES, Recipe, Step, encode_style, run_cascade
 from models.params import StyleParams
 from models.tensors import to_tensor
+from tests.support.paths import DEVICE
 
 
 @pytest.mark.parametrize("feature_bytes", [poster.FEATURE_BYTES, 0])  # kept, encoded again
@@ -20,7 +21,7 @@ def test_shallow_steps_in_bands_equal_the_whole_image_run(
     stylizer = stylizer32  # float32: bfloat16 roundings differ with the band's shape
     monkeypatch.setattr(poster, "FEATURE_BYTES", feature_bytes)
     # 160 rows (a multiple of every stride) in bands of ~24 rows: seven band boundaries.
-    x = to_tensor(load("content/cornell.jpg", 240))[..., :160, :]
+    x = to_tensor(load("content/cornell.jpg", 240), DEVICE)[..., :160, :]
     recipe = Recipe("cd16x", RECIPES["wct"].steps[1:])  # levels 2 and 1: no pyramid
     style = encode_style(stylizer.networks, painting, recipe)
     with torch.inference_mode():
@@ -71,7 +72,7 @@ def test_a_poster_with_a_mask_keeps_the_whole_image_cascade(
 def test_a_detail_transfer_after_a_deep_step_runs_in_the_posters_deep_part(
     stylizer, load, painting
 ):
-    x = to_tensor(load("content/cornell.jpg", 128))
+    x = to_tensor(load("content/cornell.jpg", 128), DEVICE)
     detail = RECIPES["wct"].detail
     recipe = Recipe("cd16x", (Step(4, "ot"),), detail=detail, detail_after=0)
     style = encode_style(stylizer.networks, painting, recipe)
@@ -86,7 +87,7 @@ def test_a_detail_transfer_after_a_deep_step_runs_in_the_posters_deep_part(
 
 def test_a_posters_shading_is_the_whole_images_after_its_last_step(stylizer, load, painting):
     # 80 rows, a multiple of every stride: each level pads as the whole-image run does.
-    x = to_tensor(load("content/cornell.jpg", 128))[..., :80, :]
+    x = to_tensor(load("content/cornell.jpg", 128), DEVICE)[..., :80, :]
     recipe = RECIPES["wct"]  # detail after level 4, shading after level 1
     assert recipe.shading is not None
     style = encode_style(stylizer.networks, painting, recipe)
@@ -100,7 +101,7 @@ def test_a_posters_shading_is_the_whole_images_after_its_last_step(stylizer, loa
 def test_a_posters_shading_is_as_much_coarser_as_its_deep_part_was_enlarged(
     stylizer, load, painting
 ):
-    x = to_tensor(load("content/cornell.jpg", 128))[..., :80, :]
+    x = to_tensor(load("content/cornell.jpg", 128), DEVICE)[..., :80, :]
     recipe = RECIPES["wct"]
     unshaded = replace(recipe, shading=None)
     style = encode_style(stylizer.networks, painting, recipe)

@@ -10,6 +10,7 @@ from models.cascade import Networks, Recipe, Step
 from models.params import StyleParams
 from models.tensors import to_tensor
 from models.transforms import calc_mean_std, flatten, moments
+from tests.support.paths import DEVICE
 
 
 def test_the_setting_is_read_from_the_environment_and_a_bad_value_is_named(monkeypatch):
@@ -73,10 +74,10 @@ def test_the_vendor_is_read_from_cpuinfo_and_is_empty_without_it(tmp_path):
 
 @pytest.mark.parametrize("level", [1, 2, 4])
 def test_bfloat16_networks_follow_the_float32_ones(stylizer32, photo, level):
-    fast = Networks(torch.device("cpu"), torch.bfloat16)
+    fast = Networks(torch.device(DEVICE), torch.bfloat16)
     fast.load(Recipe("cd16x", (Step(level, "adain"),)))
     key = ("cd16x", level)
-    x = to_tensor(photo)[..., :96, :128]
+    x = to_tensor(photo, DEVICE)[..., :96, :128]
     with torch.inference_mode():
         exact = stylizer32.networks.encoders[key](x)
         feature = fast.encoders[key](x)

@@ -11,6 +11,7 @@ from models.networks.vgg import load_loss_network
 from models.params import StyleParams
 from models.tensors import rgb_to_ycbcr, to_tensor
 from models.transforms import calc_mean_std, flatten
+from tests.support.paths import DEVICE
 
 
 def _psnr(a: Image.Image, b: Image.Image) -> float:
@@ -20,13 +21,13 @@ def _psnr(a: Image.Image, b: Image.Image) -> float:
 
 @pytest.fixture(scope="module")
 def loss_network():
-    return load_loss_network()
+    return load_loss_network(DEVICE)
 
 
 def _style_gap(net, image: Image.Image, style: Image.Image) -> float:
     """Distance of channel mean/std at relu1_1…relu3_1 (the AdaIN paper's style loss)."""
     with torch.inference_mode():
-        a, b = net(to_tensor(image)), net(to_tensor(style))
+        a, b = net(to_tensor(image, DEVICE)), net(to_tensor(style, DEVICE))
     gap = 0.0
     for layer in a:
         (ma, sa), (mb, sb) = calc_mean_std(flatten(a[layer])), calc_mean_std(flatten(b[layer]))
@@ -69,7 +70,7 @@ def test_alpha_moves_the_output_gradually_from_content_to_style(stylizer, photo,
 def test_preserve_color_keeps_the_content_chroma(stylizer, photo, painting):
     out = stylizer.stylize(photo, [painting], StyleParams(preserve_color=True, size=None)).image
     plain = stylizer.stylize(photo, [painting], StyleParams(size=None)).image
-    chroma = lambda im: rgb_to_ycbcr(to_tensor(im))[:, 1:]  # noqa: E731
+    chroma = lambda im: rgb_to_ycbcr(to_tensor(im, DEVICE))[:, 1:]  # noqa: E731
     kept = (chroma(out) - chroma(photo)).abs().mean().item()
     assert kept < 0.01  # 8-bit rounding and clamping only
     assert (chroma(plain) - chroma(photo)).abs().mean().item() > 3 * kept

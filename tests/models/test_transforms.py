@@ -21,11 +21,14 @@ from models.transforms import (
     whiten_color_map,
     whiten_color_transform,
 )
+from tests.support.paths import DEVICE
 
 
 def _features(stylizer: Stylizer, image, level: int) -> torch.Tensor:
     with torch.inference_mode():
-        return flatten(stylizer.networks.encoders[("cd16x", level)](to_tensor(image))).double()
+        return flatten(
+            stylizer.networks.encoders[("cd16x", level)](to_tensor(image, DEVICE))
+        ).double()
 
 
 def test_adain_output_features_match_style_channel_mean_and_std(stylizer, photo, painting):
@@ -43,7 +46,10 @@ def test_whiten_gives_identity_covariance_on_the_kept_directions(stylizer, photo
     kept = Covariance.of(content).eigenvalues.numel()
     # Directions with ~zero variance (dead ReLU channels) are dropped, not amplified.
     torch.testing.assert_close(
-        eigenvalues[-kept:], torch.ones(kept, dtype=eigenvalues.dtype), atol=1e-3, rtol=0
+        eigenvalues[-kept:],
+        torch.ones(kept, dtype=eigenvalues.dtype, device=eigenvalues.device),
+        atol=1e-3,
+        rtol=0,
     )
     assert (eigenvalues[: len(eigenvalues) - kept].abs() < 1e-6).all()
 
