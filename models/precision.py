@@ -24,7 +24,13 @@ Not on an Intel CPU with AVX512-BF16 and no AMX (Cooper Lake): with oneDNN cappe
 below AMX on a Xeon (``ONEDNN_MAX_CPU_ISA``) the 16→16 convolution took 17 ms in
 bfloat16 (float32: 26) but a 64→64 one 16.5 ms (float32: 9.9); no such CPU was at
 hand to settle it. Without the instructions it is slower still (47 ms on plain
-AVX-512, 350 on AVX2). CUDA was not measured. Those stay float32 unless asked.
+AVX-512, 350 on AVX2). Those stay float32 unless asked. So do GPUs: on an H200 a job
+took as long in bfloat16 as in float32, whose convolutions cuDNN already runs on TF32
+tensor cores (0.026 against 0.023 s at 512 px, 0.435 against 0.388 s at 4096), and the
+pictures moved more (36–42 dB PSNR against the CPU's float32; float32 on the GPU:
+52–56 dB). A GPU's video workers are set to bfloat16 all the same
+(``docker-compose.gpu.yml``): as fast there, and steadier on the video clip float32
+falls short on (``bench/RESULTS.md``, "On a GPU").
 """
 
 import os
