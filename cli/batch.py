@@ -289,12 +289,12 @@ def run_here(
             if task.content != content_path:
                 content_path, content = task.content, None
             if content is None:
-                content = load_image(task.content, field="content")
+                content = load_image(task.content, field="content", longest=params.size)
             styles = []
             for i, path in enumerate(task.styles):
                 if path not in features:
                     field = f"style[{i}]" if len(task.styles) > 1 else "style"
-                    image = load_image(path, field=field)
+                    image = load_image(path, field=field, longest=params.style_size)
                     features[path] = stylizer.encode_style(image, params.style_size, params.method)
                 styles.append(features[path])
             result = stylizer.stylize(content, styles, params, mask=mask)

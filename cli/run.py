@@ -215,8 +215,10 @@ def _stylize_here(
     from models.images import encode_image, load_image, load_mask
     from models.stylizer import Stylizer  # torch is imported only for a local run
 
-    image = load_image(content, field="content")
-    style_images = [load_image(p, field=f"style[{i}]") for i, p in enumerate(styles)]
+    image = load_image(content, field="content", longest=params.size)
+    style_images = [
+        load_image(p, field=f"style[{i}]", longest=params.style_size) for i, p in enumerate(styles)
+    ]
     mask = load_mask(args.mask) if args.mask else None
     runtime.configure()
     with ProgressBars() as bars, weights.download_missing(progress=bars.download):

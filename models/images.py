@@ -74,17 +74,35 @@ DEFAULT_LIMITS = ImageLimits()
 
 
 def decode_image(
-    data: bytes, *, field: str = "image", limits: ImageLimits = DEFAULT_LIMITS
+    data: bytes,
+    *,
+    field: str = "image",
+    limits: ImageLimits = DEFAULT_LIMITS,
+    longest: int | None = None,
 ) -> Image.Image:
-    """Decode untrusted bytes into an upright ``RGB`` image (first frame if animated)."""
-    return _decode(data, field, limits, "RGB")
+    """Decode untrusted bytes into an upright ``RGB`` image (first frame if animated).
+
+    ``longest``: the size the caller wants it at. The image comes back resized as
+    ``resize_longest(decode_image(data), longest)`` would, sooner for a large JPEG: it is
+    decoded at the coarsest of its DCT scales (1/2, 1/4, 1/8) that still leaves
+    ``DRAFT_MARGIN`` times the wanted size, which the resampling then brings down as
+    before. Phones upload 12–50 MP; for a 512-px job most of decoding one was wasted
+    (``bench/RESULTS.md``, "Decoding at the size a job needs").
+    """
+    return _decode(data, field, limits, "RGB", longest)
 
 
 def load_image(
-    path: str | os.PathLike[str], *, field: str = "image", limits: ImageLimits = DEFAULT_LIMITS
+    path: str | os.PathLike[str],
+    *,
+    field: str = "image",
+    limits: ImageLimits = DEFAULT_LIMITS,
+    longest: int | None = None,
 ) -> Image.Image:
     """``decode_image`` for a file; the size limit is checked before the file is read."""
-    return decode_image(_read_file(path, field, limits), field=field, limits=limits)
+    return decode_image(
+        _read_file(path, field, limits), field=field, limits=limits, longest=longest
+    )
 
 
 def decode_mask(
@@ -130,9 +148,17 @@ def resize_longest(image: Image.Image, size: int | None) -> Image.Image:
     shrinks first take a cheap box reduction (visually identical at 3.0); bicubic when
     enlarging, where Lanczos rings.
     """
+    _check_longest(size)
+    return _resample(image, resized_size(image.size, size))
+
+
+def _check_longest(size: int | None) -> None:
     if size is not None and size < 1:
         raise InvalidParameter(f"size must be at least 1 pixel, got {size}", field="size")
-    new_size = resized_size(image.size, size)
+
+
+def _resample(image: Image.Image, new_size: tuple[int, int]) -> Image.Image:
+    """``image`` at ``new_size`` (``resize_longest``'s filters)."""
     if new_size == image.size:
         return image
     if max(new_size) < max(image.size):
@@ -199,16 +225,43 @@ def _read_file(path: str | os.PathLike[str], field: str, limits: ImageLimits) ->
         ) from exc
 
 
-def _decode(data: bytes, field: str, limits: ImageLimits, mode: Literal["RGB", "L"]) -> Image.Image:
-    """Fully decode the first frame, turn it upright and convert it to ``mode``."""
+# How much larger than the wanted size a JPEG is decoded (``decode_image``): its DCT
+# scaling averages blocks of pixels without the Lanczos filter's care, so a margin is
+# left to the resampling, as Pillow's thumbnail() does. At 2 a large photo brought to
+# 512 px lands 52–57 dB PSNR from decoding it whole.
+DRAFT_MARGIN = 2
+
+
+def _decode(
+    data: bytes,
+    field: str,
+    limits: ImageLimits,
+    mode: Literal["RGB", "L"],
+    longest: int | None = None,
+) -> Image.Image:
+    """Decode the first frame, turn it upright and convert it to ``mode``; with ``longest``,
+    at the size ``resize_longest`` gives it (see ``decode_image``)."""
+    _check_longest(longest)
     with _open(data, field, limits) as image:
+        upright = _upright_size(image)
+        wanted = resized_size(upright, longest)
+        if max(wanted) < max(upright):
+            # draft() takes the stored orientation's box; an EXIF quarter turn swaps it.
+            w, h = wanted if upright == image.size else wanted[::-1]
+            with _pillow_errors(field, "cannot decode the image"):
+                image.draft(None, (DRAFT_MARGIN * w, DRAFT_MARGIN * h))  # JPEG only
         _load(image, field)
         with _tolerating_bad_exif():
             ImageOps.exif_transpose(image, in_place=True)
         with _pillow_errors(field, f"unusable {image.mode} pixels"):
             result = _flatten(image).convert(mode)
     result.info = {}  # EXIF (GPS!), ICC and comments of the upload stay behind
-    return result
+    if longest is None:
+        return result
+    if (result.width >= result.height) != (wanted[0] >= wanted[1]):
+        wanted = resized_size(result.size, longest)  # an EXIF turn that could not be applied
+    # From the upload's own size, not the draft's: the same size as without the draft.
+    return _resample(result, wanted)
 
 
 def _open(data: bytes, field: str, limits: ImageLimits) -> Image.Image:

@@ -105,7 +105,7 @@ class Engine:
             key = StyleKey(sha, params.style_size, family, levels)
             features = self.styles.get(key)
             if features is None:
-                image = self.decode_style(read(sha), i, len(shas))
+                image = self.decode_style(read(sha), i, len(shas), params.style_size)
                 features = self.stylizer.encode_style(image, params.style_size, params.method)
                 self.styles.put(key, features)
                 prepared.misses += 1
@@ -122,9 +122,12 @@ class Engine:
             return recipe.family, recipe.levels
         return method, ()
 
-    def decode_style(self, data: bytes, index: int, count: int) -> Image.Image:
+    def decode_style(
+        self, data: bytes, index: int, count: int, longest: int | None = None
+    ) -> Image.Image:
+        """Style ``index`` of ``count``, at the longest side it is encoded at."""
         field = f"style[{index}]" if count > 1 else "style"
-        return decode_image(data, field=field, limits=self.limits)
+        return decode_image(data, field=field, limits=self.limits, longest=longest)
 
     def warm_up(self, methods: Iterable[str]) -> None:
         """Run one tiny job per method so one-off costs (loading the Gatys loss network,

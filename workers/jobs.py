@@ -213,7 +213,9 @@ def _stylize(
     spec, params = record.spec, record.spec.params
     read = _reader(store)
     progress.update(stage="decode")
-    content = decode_image(read(spec.content, "content"), field="content", limits=engine.limits)
+    content = decode_image(
+        read(spec.content, "content"), field="content", limits=engine.limits, longest=params.size
+    )
     mask, prepared = _mask_and_styles(engine, spec, read, progress)
     result: StylizeResult = engine.stylizer.stylize(
         content, prepared.styles, params, mask=mask, progress=progress, should_cancel=should_cancel

@@ -669,3 +669,55 @@ def test_webp_wider_than_16383_pixels_is_invalid_parameter() -> None:
     with pytest.raises(InvalidParameter, match="at most 16383") as caught:
         encode_image(Image.new("RGB", (16_384, 1)), "webp")
     assert caught.value.field == "format"
+
+
+def _psnr(a: Image.Image, b: Image.Image) -> float:
+    import numpy as np
+
+    error = np.mean((np.asarray(a, float) - np.asarray(b, float)) ** 2)
+    return float("inf") if error == 0 else float(10 * np.log10(255**2 / error))
+
+
+@pytest.fixture(scope="module")
+def large_jpeg() -> tuple[bytes, Image.Image]:
+    """A 2400x1600 photo JPEG (cornell, enlarged) and its full decode."""
+    photo = load_image(CORNELL).resize((2400, 1600), Image.Resampling.BICUBIC)
+    data = _save(photo, "JPEG", quality=92)
+    return data, decode_image(data)
+
+
+@pytest.mark.parametrize("longest", [512, 300, 150])  # DCT scales 1/2, 1/4, 1/8
+def test_a_large_jpeg_decodes_at_the_size_asked_as_resizing_it_would(large_jpeg, longest):
+    data, whole = large_jpeg
+    expected = resize_longest(whole, longest)
+    fast = decode_image(data, longest=longest)
+    assert fast.size == expected.size and fast.mode == "RGB"
+    assert _psnr(fast, expected) > 40
+    # Not the same bytes: it was decoded at a reduced DCT scale, not whole and resized.
+    assert fast.tobytes() != expected.tobytes()
+
+
+def test_a_turned_jpeg_decodes_upright_at_the_size_asked(large_jpeg):
+    data, whole = large_jpeg
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise: stored 2400x1600, upright 1600x2400
+    turned = _save(whole, "JPEG", exif=exif, quality=92)
+    expected = resize_longest(decode_image(turned), 600)
+    fast = decode_image(turned, longest=600)
+    assert fast.size == expected.size == (400, 600)
+    assert _psnr(fast, expected) > 40
+
+
+@pytest.mark.parametrize("longest", [150, 2000])
+def test_other_formats_and_enlargements_come_back_as_resize_longest_makes_them(longest):
+    photo = load_image(CORNELL)
+    for data in (_save(photo, "PNG"), _save(photo, "JPEG", quality=90)):
+        if data.startswith(b"\xff\xd8") and longest < max(photo.size):
+            continue  # a JPEG shrunk is the draft's case, above
+        expected = resize_longest(decode_image(data), longest)
+        assert decode_image(data, longest=longest).tobytes() == expected.tobytes()
+
+
+def test_a_longest_side_below_one_pixel_is_refused():
+    with pytest.raises(InvalidParameter, match="at least 1 pixel"):
+        decode_image(_save(Image.new("RGB", (8, 8), RED), "PNG"), longest=0)
