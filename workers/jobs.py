@@ -221,6 +221,9 @@ def _stylize(
         content, prepared.styles, params, mask=mask, progress=progress, should_cancel=should_cancel
     )
     data = encode_image(result.image, params.format, params.quality)
+    if len(data) > engine.settings.max_result_bytes and params.format == "png":
+        # PNG is written fast, not small: before refusing, the smallest PNG there is.
+        data = encode_image(result.image, "png", smallest=True)
     if len(data) > engine.settings.max_result_bytes:
         raise ResultTooLarge(
             f"the result is {len(data):,} bytes, over the limit of "

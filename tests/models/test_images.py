@@ -721,3 +721,10 @@ def test_other_formats_and_enlargements_come_back_as_resize_longest_makes_them(l
 def test_a_longest_side_below_one_pixel_is_refused():
     with pytest.raises(InvalidParameter, match="at least 1 pixel"):
         decode_image(_save(Image.new("RGB", (8, 8), RED), "PNG"), longest=0)
+
+
+def test_the_smallest_png_holds_the_same_pixels_in_fewer_bytes():
+    photo = load_image(CORNELL)
+    fast, small = encode_image(photo, "png"), encode_image(photo, "png", smallest=True)
+    assert len(small) < len(fast)
+    assert decode_image(small).tobytes() == decode_image(fast).tobytes() == photo.tobytes()

@@ -14,7 +14,7 @@ from contract.store import JobStore
 from models.params import StyleParams
 from service.queueing import enqueue_job
 from service.uploads import Upload
-from tests.support.images import content_upload
+from tests.support.images import content_upload, style_upload
 
 BROKEN_PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -99,3 +99,50 @@ def test_rq_files_a_succeeded_job_as_finished(api, redis):
     queue = Queue(Keys(api.settings.key_prefix).queue("fast"), connection=redis)
     assert rq_status(job["id"], redis, "finished") == "finished"
     assert job["id"] in queue.finished_job_registry.get_job_ids()
+
+
+def _result_png_sizes(size: int) -> tuple[int, int]:
+    """The bytes of the default job's result at ``size`` px as the fast and as the smallest
+    PNG, stylized here as the worker will (same engine, same inputs)."""
+    from models.images import decode_image, encode_image
+    from models.stylizer import Stylizer
+
+    content, style = content_upload(), style_upload()
+    params = StyleParams(size=size, style_size=size)
+    image = (
+        Stylizer(device="cpu")
+        .stylize(
+            decode_image(content[1], longest=size), [decode_image(style[1], longest=size)], params
+        )
+        .image
+    )
+    return len(encode_image(image, "png")), len(encode_image(image, "png", smallest=True))
+
+
+def test_a_png_over_the_size_limit_is_written_smaller_before_the_job_is_refused(
+    make_api, start_worker, prefix
+):
+    fast, smallest = _result_png_sizes(128)
+    assert smallest < 0.98 * fast  # the margin the limit below sits in
+    limit = round(0.99 * fast)  # over it the fast PNG, under it the smallest one
+    start_worker(prefix, f"{prefix}-w", STYLIZE_MAX_RESULT_BYTES=str(limit)).wait_ready()
+    api = make_api(key_prefix=prefix)
+    job = api.submit(format="png", headers={"Prefer": "wait=60"}).json()
+    assert job["status"] == "succeeded", job
+    result = api.client.get(job["links"]["result"])
+    assert result.status_code == 200 and len(result.content) <= limit
+    # The worker's own picture, written fast, would not have fitted: the fallback ran.
+    from models.images import decode_image, encode_image
+
+    assert len(encode_image(decode_image(result.content), "png")) > limit
+
+
+def test_a_result_over_the_size_limit_fails_naming_the_limit(make_api, start_worker, prefix):
+    _, smallest = _result_png_sizes(128)
+    limit = round(0.5 * smallest)
+    start_worker(prefix, f"{prefix}-w", STYLIZE_MAX_RESULT_BYTES=str(limit)).wait_ready()
+    job = make_api(key_prefix=prefix).submit(format="png", headers={"Prefer": "wait=60"}).json()
+    assert job["status"] == "failed"
+    assert job["error"]["code"] == "result_too_large"
+    assert f"over the limit of {limit:,}" in job["error"]["message"]
+    assert "ask for a smaller size or jpeg" in job["error"]["message"]
