@@ -59,7 +59,7 @@ _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
 
 # zlib's fastest level for PNG results: a stylized picture is all texture, which no
 # level compresses much, and level 6 (zlib's default) spent 3x the time for 6 % fewer
-# bytes (a 1024-px result: 232 against 82 ms, the engine's own time being 415 ms;
+# bytes (a 1024-px result: 234 against 82 ms, the engine's own call 451 ms on a Zen 4;
 # ``bench/codec.py --encode``).
 PNG_COMPRESS_LEVEL = 1
 _CONTENT_TYPES: dict[str, str] = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
@@ -239,7 +239,7 @@ def _read_file(path: str | os.PathLike[str], field: str, limits: ImageLimits) ->
 # How much larger than the wanted size a JPEG is decoded (``decode_image``): its DCT
 # scaling averages blocks of pixels without the Lanczos filter's care, so a margin is
 # left to the resampling, as Pillow's thumbnail() does. At 2 a large photo brought to
-# 512 px lands 52–57 dB PSNR from decoding it whole.
+# 512 or 1024 px lands 48–57 dB PSNR from decoding it whole (``bench/codec.py``).
 DRAFT_MARGIN = 2
 
 
@@ -254,20 +254,22 @@ def _decode(
     at the size ``resize_longest`` gives it (see ``decode_image``)."""
     _check_longest(longest)
     with _open(data, field, limits) as image:
-        upright = _upright_size(image)
-        wanted = resized_size(upright, longest)
-        if max(wanted) < max(upright):
-            # draft() takes the stored orientation's box; an EXIF quarter turn swaps it.
-            w, h = wanted if upright == image.size else wanted[::-1]
-            with _pillow_errors(field, "cannot decode the image"):
-                image.draft(None, (DRAFT_MARGIN * w, DRAFT_MARGIN * h))  # JPEG only
+        wanted = None
+        if longest is not None:
+            upright = _upright_size(image)
+            wanted = resized_size(upright, longest)
+            if max(wanted) < max(upright):
+                # draft() takes the stored orientation's box; an EXIF quarter turn swaps it.
+                w, h = wanted if upright == image.size else wanted[::-1]
+                with _pillow_errors(field, "cannot decode the image"):
+                    image.draft(None, (DRAFT_MARGIN * w, DRAFT_MARGIN * h))  # JPEG only
         _load(image, field)
         with _tolerating_bad_exif():
             ImageOps.exif_transpose(image, in_place=True)
         with _pillow_errors(field, f"unusable {image.mode} pixels"):
             result = _flatten(image).convert(mode)
     result.info = {}  # EXIF (GPS!), ICC and comments of the upload stay behind
-    if longest is None:
+    if wanted is None:
         return result
     if (result.width >= result.height) != (wanted[0] >= wanted[1]):
         wanted = resized_size(result.size, longest)  # an EXIF turn that could not be applied
