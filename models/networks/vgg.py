@@ -37,7 +37,9 @@ class ReflectionPad1(nn.Module):
 
 def reflect_pad_by_slices(x: torch.Tensor) -> torch.Tensor:
     """The one-pixel reflection pad of (…, H ≥ 2, W ≥ 2) ``x`` as two ``torch.cat``s of
-    slices: columns first, then rows of the widened map, whose ends are the corners."""
+    slices: columns first, then rows of the widened map, whose ends are the corners.
+    Not ``layers.reflect_pad1``: that one writes the engine networks' channels-last
+    layout; the loss network runs in the input's own (NCHW), which this keeps."""
     x = torch.cat([x[..., :, 1:2], x, x[..., :, -2:-1]], dim=-1)
     return torch.cat([x[..., 1:2, :], x, x[..., -2:-1, :]], dim=-2)
 
