@@ -130,7 +130,7 @@ def throughput(
         workers = [
             context.Process(
                 target=_throughput_worker,
-                args=(size, jobs, device, method, barrier, results, i),
+                args=(size, jobs, device, method, barrier, results, i, count),
             )
             for i in range(count)
         ]
@@ -144,7 +144,7 @@ def throughput(
         print(f"| {count} | {count * jobs / elapsed:.2f} | {median:.3f} |", flush=True)
 
 
-def _throughput_worker(size, jobs, device, method, barrier, results, index) -> None:  # noqa: ANN001
+def _throughput_worker(size, jobs, device, method, barrier, results, index, count) -> None:  # noqa: ANN001
     sys.path.insert(0, str(ROOT))
     from models import runtime
     from models.images import decode_image, encode_image
@@ -153,8 +153,11 @@ def _throughput_worker(size, jobs, device, method, barrier, results, index) -> N
 
     contents = sorted((SHARED / "testdata/content").iterdir())
     styles = sorted((SHARED / "testdata/style").iterdir())
-    runtime.configure(threads=1 if (device or "").startswith("cpu") else 0)
     stylizer = Stylizer(device=device)
+    # On a CPU the workers share its cores, as `stylize up` shares them; a GPU's keep
+    # torch's choice for their CPU-side work.
+    cores = max(1, (os.cpu_count() or 1) // count) if stylizer.device.type == "cpu" else 0
+    runtime.configure(threads=cores)
     params = StyleParams(method=method, size=size, format="jpeg")
 
     def job(i: int) -> float:
