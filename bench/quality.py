@@ -33,7 +33,8 @@ A ``--variant`` is ``name=family:steps[;option...]``: steps as ``4w,2a0.5`` (lev
 a = AdaIN, o = optimal transport, optional strength); options ``detail=σ:strength[:keep]``
 (models/detail.py), ``after=i`` (apply it after step i, default the last),
 ``shading=σ:strength`` (the content's shading after the last step, models/detail.py;
-``shading=0`` none),
+``shading=0`` none), ``contrast=fine:coarse`` (the output's band between them scaled
+down to the style's energy there, models/detail.py; ``contrast=0`` none),
 ``guided=radius:eps:weight`` (guided filter, bench only),
 ``alpha=a``, ``style=N`` (style longest side), ``soften=β[:levels]`` (OT steps,
 ``transforms.softened_covariance``), ``bilinear`` or ``bilinear=4:2`` (the decoders'
@@ -63,7 +64,13 @@ sys.path.insert(0, str(ROOT))
 from bench import dataset  # noqa: E402
 from models import runtime  # noqa: E402
 from models.cascade import RECIPES, Recipe, Step  # noqa: E402
-from models.detail import DetailTransfer, ShadingTransfer, guided_filter, luminance  # noqa: E402
+from models.detail import (  # noqa: E402
+    BandContrast,
+    DetailTransfer,
+    ShadingTransfer,
+    guided_filter,
+    luminance,
+)
 from models.images import resize_longest  # noqa: E402
 from models.networks.vgg import load_loss_network  # noqa: E402
 from models.params import StyleParams  # noqa: E402
@@ -219,7 +226,7 @@ def parse_variant(text: str) -> tuple[str, Variant]:
         Step(int(t[0]), kinds[t[1]], float(t[2:] or 1))  # type: ignore[arg-type]
         for t in steps.split(",")
     )
-    detail, shading, fields = None, None, {}
+    detail, shading, contrast, fields = None, None, None, {}
     decoders = []
     for option in options:
         if option.startswith("decoder="):
@@ -235,6 +242,8 @@ def parse_variant(text: str) -> tuple[str, Variant]:
             detail = DetailTransfer(*numbers)
         elif key == "shading":
             shading = ShadingTransfer(*numbers) if numbers[0] else None
+        elif key == "contrast":
+            contrast = BandContrast(*numbers) if numbers[0] else None
         elif key == "after":
             fields["detail_after"] = int(numbers[0])
         elif key == "guided":
@@ -256,7 +265,7 @@ def parse_variant(text: str) -> tuple[str, Variant]:
         else:
             raise ValueError(f"unknown variant option {key!r}")
     after = fields.pop("detail_after", -1)
-    recipe = Recipe(family, parsed, detail, after, shading)  # type: ignore[arg-type]
+    recipe = Recipe(family, parsed, detail, after, shading, contrast)  # type: ignore[arg-type]
     return name, Variant(recipe, decoders=tuple(decoders), **fields)  # type: ignore[arg-type]
 
 

@@ -19,7 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from models import weights
-from models.detail import DetailTransfer, ShadingTransfer
+from models.detail import BandContrast, DetailTransfer, ShadingTransfer
 from models.errors import Canceled, InvalidParameter
 from models.networks import cd16x, vgg
 from models.tensors import crop, pad_to_multiple, to_tensor
@@ -65,6 +65,8 @@ class Recipe:
     detail_after: int = -1
     # The content's shading brought back after the last step, in the output's tones.
     shading: ShadingTransfer | None = None
+    # Last: the output's middle band scaled down to the style's energy there.
+    contrast: BandContrast | None = None
 
     def __post_init__(self) -> None:
         if self.family != "cd16x" and any(s.upsample != "nearest" for s in self.steps):
@@ -129,6 +131,10 @@ class StyleFeatures:
     levels: dict[int, LevelStyle]
     # Gatys targets, only when encoded for method="gatys": (layer, octave) → Gram (C, C).
     grams: dict[tuple[str, int], torch.Tensor] | None = None
+    # The image's energy in a ``BandContrast``'s band, and that band: its recipe's, or
+    # the default's, so that features encoded for ``adain`` serve ``wct`` too.
+    band: BandContrast | None = None
+    band_energy: float | None = None
 
 
 ContentStats = Callable[[int, int, torch.Tensor], Covariance]
@@ -199,12 +205,22 @@ def encode_style(networks: Networks, image: Image.Image, recipe: Recipe) -> Styl
     for level in recipe.levels:
         covariance = Covariance.of(flatten(networks.encoders[(recipe.family, level)](x)))
         levels[level] = LevelStyle(*covariance.mean_std(), covariance)
-    return StyleFeatures(recipe.family, image.size, levels)
+    band = recipe.contrast or BandContrast()
+    return StyleFeatures(recipe.family, image.size, levels, band=band, band_energy=band.energy(x))
 
 
 def check_levels(style: StyleFeatures, recipe: Recipe, index: int, method: str) -> None:
     """Refuse cached features that were encoded for another cascade."""
     missing = set(recipe.levels) - set(style.levels)
+    if recipe.contrast is not None and (
+        style.band != recipe.contrast or style.band_energy is None
+    ):
+        raise InvalidParameter(
+            f"style {index} was encoded without its band energy between "
+            f"{recipe.contrast.fine:g} and {recipe.contrast.coarse:g} px, which {method} "
+            "needs; encode it again for this method",
+            field="style",
+        )
     if style.family != recipe.family or missing:
         raise InvalidParameter(
             f"style {index} was encoded for {style.family} levels {sorted(style.levels)}, "
@@ -278,7 +294,23 @@ def run_cascade(
     x = crop(x, size)
     if recipe.shading is not None:
         x = recipe.shading(x, crop(content, size))
+    if recipe.contrast is not None:
+        if regions is not None:
+            regions = crop(regions, size)[0, 0].long()
+        x = recipe.contrast.apply(x, band_targets(styles, weights, regions), regions, alpha)
     return x
+
+
+def band_targets(
+    styles: Sequence[StyleFeatures], weights: Sequence[float], regions: torch.Tensor | None
+) -> torch.Tensor:
+    """The ``BandContrast`` energy to aim at: each style's where a mask gives regions,
+    else one, the styles' blended by their weights (as their statistics are)."""
+    energies = torch.tensor([s.band_energy for s in styles], dtype=torch.float32)
+    if regions is not None:
+        return energies
+    w = torch.tensor(list(weights), dtype=torch.float32)
+    return (energies * w).sum(0, keepdim=True) / w.sum()
 
 
 def decode(

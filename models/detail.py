@@ -2,7 +2,7 @@
 
 The compressed decoders redraw every edge from features: thin lines, text and texture of
 the photo come back blurred or replaced by the style's strokes, and with a flat,
-few-colour style the photo's shading breaks into blotches of the style's tones. Three
+few-colour style the photo's shading breaks into blotches of the style's tones. Four
 fixes work on the image, at a few per cent of the cascade's cost:
 
 - ``transfer_detail``: a two-band split of the luminance (a Gaussian low-pass and the
@@ -12,6 +12,10 @@ fixes work on the image, at a few per cent of the cascade's cost:
   blended toward the content's, first brought to the output's own mean and spread, so
   the photo's form comes back in the painting's tonal range and its fine band, the
   strokes, stays.
+- ``BandContrast``: the output's middle band (between ``fine`` and ``coarse`` px), where
+  the photo's edges drawn in the style's colours sit, scaled down to the style's own
+  energy there: a flat, few-colour style has little of it, and an output with more
+  reads as busier than the painting (relu3_1's statistics, bench/RESULTS.md).
 - ``guided_filter`` (He et al., "Guided Image Filtering", ECCV 2010): the output made
   locally linear in the content's luminance, as photorealistic WCT (Li et al. 2018)
   smooths its results. Kept for measurement; the default recipe uses the other two.
@@ -156,6 +160,71 @@ class ShadingTransfer:
 
     def __call__(self, stylized: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
         return self.apply(stylized, self.reference(content))
+
+
+@dataclass(frozen=True)
+class BandContrast:
+    """The output's band between ``fine`` and ``coarse`` px (a difference of Gaussians,
+    R, G and B alike) scaled down to the style's energy in the same band, never up.
+
+    Why: on flat, few-colour styles the cascade's output carried 1.5× the style's energy
+    at VGG-19's relu3_1, most of it the photo's edges redrawn in the style's colours,
+    where paintings' outputs carry less than their style; blurring the whole image made
+    it worse (a blurred image excites relu3_1 more), scaling this band brought it down.
+    Measured on the tuning pairs, bench/RESULTS.md. Only lowered: a busy style gets no
+    extra texture out of it, since the band of a painting's output is its own strokes.
+    """
+
+    fine: float = 2.0
+    coarse: float = 12.0
+
+    def bands(self, image: torch.Tensor) -> list[torch.Tensor]:
+        """(1, 3, H, W) → the band of each channel, (1, 1, H, W) each: one channel at a
+        time, so a poster's 4096² holds one set of blurs, not three."""
+        return [
+            gaussian_blur(c, self.fine) - gaussian_blur(c, self.coarse)
+            for c in image.float().split(1, dim=1)
+        ]
+
+    def energy(self, image: torch.Tensor) -> float:
+        """Root mean square of ``image``'s band: what a style is encoded with."""
+        return _rms(self.bands(image)).item()
+
+    def apply(
+        self,
+        stylized: torch.Tensor,
+        energies: torch.Tensor,
+        regions: torch.Tensor | None = None,
+        alpha: float = 1.0,
+    ) -> torch.Tensor:
+        """``stylized`` with its band scaled by min(1, style's energy / its own).
+
+        ``energies``: one per style; without ``regions`` one target (the caller blends
+        several styles' by their weights), with ``regions`` ((H, W) style index per pixel)
+        each region is scaled toward its own style's. ``alpha`` below 1 moves the scale
+        that far from 1, as the cascade moves the features that far toward the style.
+        """
+        bands = self.bands(stylized)
+        scale: torch.Tensor
+        if regions is None:
+            scale = (energies[0].to(bands[0]) / _rms(bands).clamp_min(1e-6)).clamp(max=1.0)
+        else:
+            scale = torch.ones(regions.shape, dtype=bands[0].dtype, device=regions.device)
+            power = sum(b.square() for b in bands)[0, 0] / len(bands)  # (H, W)
+            for i, target in enumerate(energies.tolist()):
+                inside = regions == i
+                if inside.any():
+                    own = power[inside].mean().sqrt().clamp_min(1e-6)
+                    scale[inside] = (target / own).clamp(max=1.0)
+        gain = alpha * (scale - 1)
+        out = torch.empty_like(stylized)
+        for c, band in enumerate(bands):
+            out[:, c : c + 1] = stylized[:, c : c + 1] + (gain * band).to(stylized.dtype)
+        return out.clamp_(0, 1)
+
+
+def _rms(bands: list[torch.Tensor]) -> torch.Tensor:
+    return (sum(b.square().sum() for b in bands) / sum(b.numel() for b in bands)).sqrt()
 
 
 def box_mean(x: torch.Tensor, radius: int) -> torch.Tensor:

@@ -30,6 +30,7 @@ from models.cascade import (
     Recipe,
     Step,
     StyleFeatures,
+    band_targets,
     decode_map,
     run_cascade,
     transform_map,
@@ -130,6 +131,12 @@ def run_poster(
         # (σ scaled: 6 %, bench/RESULTS.md).
         shading = replace(recipe.shading, sigma=recipe.shading.sigma * enlarged)
         x = shading(x, content)
+    if recipe.contrast is not None:
+        # The band around the strokes' scale: ``enlarged``-fold too, so that it is
+        # measured where the style's was, relative to the strokes.
+        c = recipe.contrast
+        contrast = replace(c, fine=c.fine * enlarged, coarse=c.coarse * enlarged)
+        x = contrast.apply(x, band_targets(styles, weights, None), None, alpha)
     return x
 
 

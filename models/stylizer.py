@@ -217,4 +217,6 @@ class Stylizer:
         starts = [self.recipes[name] for name in ("adain", "wct") if name in self.recipes]
         family = starts[0].family if starts else "cd16x"
         levels = sorted({level for r in starts if r.family == family for level in r.levels})
-        return Recipe(family, cascade("adain", levels[::-1] or (1,)))
+        # The band energy too, for a start whose recipe ends with a ``BandContrast``.
+        contrast = next((r.contrast for r in starts if r.contrast is not None), None)
+        return Recipe(family, cascade("adain", levels[::-1] or (1,)), contrast=contrast)

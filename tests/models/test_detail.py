@@ -1,10 +1,14 @@
 """Detail transfer, shading transfer and the guided filter restore the content's
-structure, nothing else."""
+structure, nothing else; the band contrast brings a busy output down to its style's."""
 
+import dataclasses
+
+import pytest
 import torch
 
 from models.cascade import encode_style, run_cascade
 from models.detail import (
+    BandContrast,
     DetailTransfer,
     ShadingTransfer,
     box_mean,
@@ -13,6 +17,7 @@ from models.detail import (
     luminance,
     transfer_detail,
 )
+from models.errors import InvalidParameter
 from models.params import StyleParams
 from models.stylizer import RECIPES, Recipe
 from models.tensors import rgb_to_ycbcr, to_tensor
@@ -174,6 +179,90 @@ def test_a_recipe_applies_its_shading_after_the_last_step(stylizer, load, painti
     assert b.shape == x.shape
     torch.testing.assert_close(b, shaded.shading(a, x), atol=1e-6, rtol=0)
     assert (b - a).abs().max() > 0.01
+
+
+def test_band_contrast_brings_a_busier_outputs_band_down_to_the_styles_energy(
+    stylizer, photo, painting
+):
+    stylized = _stylized(stylizer, photo, painting)
+    contrast = BandContrast(2.0, 12.0)
+    own = contrast.energy(stylized)
+    out = contrast.apply(stylized, torch.tensor([0.5 * own]))
+    assert out.shape == stylized.shape
+    # The band halved, once (a difference of Gaussians is no projection: measured
+    # again, the band of the result holds some of the other bands too).
+    band = torch.cat(contrast.bands(stylized), dim=1)
+    inside = (out > 0) & (out < 1)
+    torch.testing.assert_close(out[inside], (stylized - 0.5 * band)[inside], atol=1e-5, rtol=0)
+    assert contrast.energy(out) < 0.7 * own
+    # Only the band moved: the colours' means and the coarse picture stay.
+    torch.testing.assert_close(out.mean((2, 3)), stylized.mean((2, 3)), atol=2e-3, rtol=0)
+    coarse = gaussian_blur(luminance(stylized), 24.0)
+    moved = (gaussian_blur(luminance(out), 24.0) - coarse).abs().mean()
+    assert moved < 0.2 * (out - stylized).abs().mean()
+
+
+def test_band_contrast_never_adds_texture_and_alpha_scales_it(stylizer, photo, painting):
+    stylized = _stylized(stylizer, photo, painting)
+    contrast = BandContrast(2.0, 12.0)
+    own = contrast.energy(stylized)
+    # A busier style than the output: nothing is added.
+    torch.testing.assert_close(contrast.apply(stylized, torch.tensor([3 * own])), stylized)
+    quiet = torch.tensor([0.25 * own])
+    torch.testing.assert_close(contrast.apply(stylized, quiet, alpha=0.0), stylized)
+    half = contrast.energy(contrast.apply(stylized, quiet, alpha=0.5))
+    assert contrast.energy(contrast.apply(stylized, quiet)) < 0.8 * half < 0.8 * own
+
+
+def test_band_contrast_scales_each_masked_region_toward_its_own_style(stylizer, photo, painting):
+    stylized = _stylized(stylizer, photo, painting)
+    contrast = BandContrast(2.0, 12.0)
+    h, w = stylized.shape[-2:]
+    regions = torch.zeros((h, w), dtype=torch.long, device=stylized.device)
+    regions[:, w // 2 :] = 1
+    own = contrast.energy(stylized)
+    out = contrast.apply(stylized, torch.tensor([0.3 * own, 10 * own]), regions)
+    left, right = slice(None, w // 2), slice(w // 2, None)
+    torch.testing.assert_close(out[..., right], stylized[..., right])  # a busy style: kept
+    before = contrast.energy(stylized[..., 16 : w // 2 - 16])
+    after = contrast.energy(out[..., 16 : w // 2 - 16])
+    assert after < 0.6 * before
+    assert (out[..., left] - stylized[..., left]).abs().max() > 0.02
+
+
+def test_a_recipe_applies_its_band_contrast_last_with_the_styles_encoded_energy(
+    stylizer, load, painting
+):
+    x = to_tensor(load("content/cornell.jpg", 200), DEVICE)  # not a multiple of the stride
+    plain = Recipe("cd16x", RECIPES["wct"].steps, RECIPES["wct"].detail, 0)
+    contrast = BandContrast(2.0, 12.0)
+    busy = dataclasses.replace(plain, contrast=contrast)
+    style = encode_style(stylizer.networks, painting, busy)
+    assert style.band_energy == pytest.approx(contrast.energy(to_tensor(painting, DEVICE)))
+    quiet = dataclasses.replace(style, band_energy=0.01)  # a flat style's
+    with torch.inference_mode():
+        a = run_cascade(stylizer.networks, x, plain, [quiet], [1.0], None, 1.0)
+        b = run_cascade(stylizer.networks, x, busy, [quiet], [1.0], None, 1.0)
+    assert b.shape == x.shape
+    torch.testing.assert_close(b, contrast.apply(a, torch.tensor([0.01])), atol=1e-6, rtol=0)
+    assert (b - a).abs().max() > 0.01
+
+
+def test_style_features_without_a_band_energy_are_refused_by_a_recipe_that_needs_it(
+    stylizer, photo, painting
+):
+    recipe = dataclasses.replace(RECIPES["wct"], contrast=BandContrast(2.0, 12.0))
+    features = stylizer.encode_style(painting, 128, recipe=recipe)
+    missing = dataclasses.replace(features, band=None, band_energy=None)
+    other = dataclasses.replace(features, band=BandContrast(1.0, 8.0))
+    for refused_features in (missing, other):
+        with pytest.raises(InvalidParameter, match="band energy between 2 and 12 px") as refused:
+            stylizer.stylize(photo, [refused_features], StyleParams(size=128), recipe=recipe)
+        assert refused.value.field == "style"
+    stylizer.stylize(photo, [features], StyleParams(size=128), recipe=recipe)
+    # Encoded for adain, whose levels include wct's, the features serve wct as well.
+    adain = stylizer.encode_style(painting, 128, method="adain")
+    stylizer.stylize(photo, [adain], StyleParams(size=128), recipe=recipe)
 
 
 def test_guided_filter_keeps_the_guides_edges_and_smooths_with_a_large_eps(photo):
