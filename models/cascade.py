@@ -92,12 +92,15 @@ def cascade(transform: Transform, levels: Sequence[int]) -> tuple[Step, ...]:
 #   move), then AdaIN at relu1_1. Level 4 carries colour and the large strokes, level 2
 #   restores edges and fine texture, level 1 fixes colour at the pixel; AdaIN there
 #   leaves the pixel-level correlations to the photo (10 % less Gram error on the
-#   tuning pairs). 30 % of the photo's fine luminance band goes back in after level 4,
+#   tuning pairs). 35 % of the photo's fine luminance band goes back in after level 4,
 #   and levels 2 and 1 re-stylize it: the cheapest way found to keep the photo's fine
-#   structure per unit of style lost. After level 1, 40 % of the photo's shading (its
+#   structure per unit of style lost. After level 1, half of the photo's shading (its
 #   luminance coarser than 6 px) comes back in the output's own tones: its form, which
-#   flat, few-colour styles break into blotches (held out: SSIM better on every pair,
-#   style and Gram error within 1 % pair by pair, bench/RESULTS.md). Level 5's decoder
+#   flat, few-colour styles break into blotches. Last, the output's band between 2 and
+#   12 px is scaled down to the style's energy there where it has more: with flat
+#   styles the photo's edges, redrawn in the style's colours, made the output busier
+#   than the painting (held out, against the recipe without it: content, style, Gram
+#   and SSIM all better, bench/RESULTS.md). Level 5's decoder
 #   reconstructs at 18.7 dB and leaves ripples the shallow levels cannot undo; level 3
 #   costs a quarter more time.
 # - adain: AdaIN 4→1, the gentle, most content-preserving look.
@@ -105,9 +108,10 @@ RECIPES: dict[str, Recipe] = {
     "wct": Recipe(
         "cd16x",
         (Step(4, "ot"), Step(2, "ot"), Step(1, "adain")),
-        detail=DetailTransfer(sigma=1.0, strength=0.3),
+        detail=DetailTransfer(sigma=1.0, strength=0.35),
         detail_after=0,
-        shading=ShadingTransfer(sigma=6.0, strength=0.4),
+        shading=ShadingTransfer(sigma=6.0, strength=0.5),
+        contrast=BandContrast(fine=2.0, coarse=12.0),
     ),
     "adain": Recipe("cd16x", cascade("adain", (4, 3, 2, 1))),
 }

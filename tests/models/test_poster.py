@@ -102,7 +102,7 @@ def test_a_posters_shading_is_as_much_coarser_as_its_deep_part_was_enlarged(
     stylizer, load, painting
 ):
     x = to_tensor(load("content/cornell.jpg", 128), DEVICE)[..., :80, :]
-    recipe = RECIPES["wct"]
+    recipe = replace(RECIPES["wct"], contrast=None)  # the shading last
     unshaded = replace(recipe, shading=None)
     style = encode_style(stylizer.networks, painting, recipe)
     with torch.inference_mode():
@@ -112,6 +112,25 @@ def test_a_posters_shading_is_as_much_coarser_as_its_deep_part_was_enlarged(
     twice = replace(recipe.shading, sigma=2 * recipe.shading.sigma)
     torch.testing.assert_close(shaded, twice(plain, x), atol=1e-5, rtol=0)
     assert (shaded - recipe.shading(plain, x)).abs().max() > 1e-3
+
+
+def test_a_posters_band_contrast_is_as_much_coarser_as_its_deep_part_was_enlarged(
+    stylizer, load, painting
+):
+    x = to_tensor(load("content/cornell.jpg", 128), DEVICE)[..., :80, :]
+    recipe = RECIPES["wct"]
+    assert recipe.contrast is not None
+    plain_recipe = replace(recipe, contrast=None)
+    style = encode_style(stylizer.networks, painting, recipe)
+    style = replace(style, band_energy=0.01)  # a flat style's: the band is scaled down
+    with torch.inference_mode():
+        out = poster.run_poster(stylizer.networks, x, recipe, [style], [1.0], 1.0, deep_side=64)  # fmt: skip
+        plain = poster.run_poster(stylizer.networks, x, plain_recipe, [style], [1.0], 1.0, deep_side=64)  # fmt: skip
+    c = recipe.contrast
+    twice = replace(c, fine=2 * c.fine, coarse=2 * c.coarse)
+    target = torch.tensor([0.01])
+    torch.testing.assert_close(out, twice.apply(plain, target), atol=1e-5, rtol=0)
+    assert (out - c.apply(plain, target)).abs().max() > 1e-3
 
 
 def test_a_recipe_fits_a_poster_when_its_detail_follows_a_deep_step():
