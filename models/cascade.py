@@ -135,10 +135,10 @@ class StyleFeatures:
     levels: dict[int, LevelStyle]
     # Gatys targets, only when encoded for method="gatys": (layer, octave) → Gram (C, C).
     grams: dict[tuple[str, int], torch.Tensor] | None = None
-    # The image's energy in a ``BandContrast``'s band, and that band: its recipe's, or
-    # the default's, so that features encoded for ``adain`` serve ``wct`` too.
+    # The image's energy in a ``BandContrast``'s band (luminance, colour), and that band:
+    # its recipe's, or the default's, so that features encoded for ``adain`` serve ``wct``.
     band: BandContrast | None = None
-    band_energy: float | None = None
+    band_energy: tuple[float, float] | None = None
 
 
 ContentStats = Callable[[int, int, torch.Tensor], Covariance]
@@ -308,12 +308,13 @@ def run_cascade(
 def band_targets(
     styles: Sequence[StyleFeatures], weights: Sequence[float], regions: torch.Tensor | None
 ) -> torch.Tensor:
-    """The ``BandContrast`` energy to aim at: each style's where a mask gives regions,
-    else one, the styles' blended by their weights (as their statistics are)."""
+    """The ``BandContrast`` energies to aim at, (styles, 2): each style's where a mask
+    gives regions, else one row, the styles' blended by their weights (as their
+    statistics are)."""
     energies = torch.tensor([s.band_energy for s in styles], dtype=torch.float32)
     if regions is not None:
         return energies
-    w = torch.tensor(list(weights), dtype=torch.float32)
+    w = torch.tensor(list(weights), dtype=torch.float32)[:, None]
     return (energies * w).sum(0, keepdim=True) / w.sum()
 
 

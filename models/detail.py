@@ -164,15 +164,18 @@ class ShadingTransfer:
 
 @dataclass(frozen=True)
 class BandContrast:
-    """The output's band between ``fine`` and ``coarse`` px (a difference of Gaussians,
-    R, G and B alike) scaled down to the style's energy in the same band, never up.
+    """The output's band between ``fine`` and ``coarse`` px (a difference of Gaussians of
+    R, G and B) scaled down to the style's energy in the same band, never up: its
+    luminance and the rest of it (its colour) each by a factor of their own.
 
     Why: on flat, few-colour styles the cascade's output carried 1.5× the style's energy
     at VGG-19's relu3_1, most of it the photo's edges redrawn in the style's colours,
     where paintings' outputs carry less than their style; blurring the whole image made
     it worse (a blurred image excites relu3_1 more), scaling this band brought it down.
-    Measured on the tuning pairs, bench/RESULTS.md. Only lowered: a busy style gets no
-    extra texture out of it, since the band of a painting's output is its own strokes.
+    Luminance and colour apart: a style can be flat in one and not the other (held out,
+    Gram error 0.1216 → 0.1172 against one factor for both). Measured on the tuning
+    pairs, bench/RESULTS.md. Only lowered: a busy style gets no extra texture out of it,
+    since the band of a painting's output is its own strokes.
     """
 
     fine: float = 2.0
@@ -203,9 +206,11 @@ class BandContrast:
         grown = F.interpolate(band, scale_factor=2, mode="bilinear", align_corners=False)
         return grown[..., m : m + h, m : m + w].transpose(0, 1)
 
-    def energy(self, image: torch.Tensor) -> float:
-        """Root mean square of ``image``'s band: what a style is encoded with."""
-        return self.band(image).square().mean().sqrt().item()
+    def energy(self, image: torch.Tensor) -> tuple[float, float]:
+        """Root mean square of ``image``'s band: its luminance's, its colour's (the band
+        less its luminance, per channel). What a style is encoded with."""
+        luma, colour = _split(self.band(image))
+        return _rms(luma).item(), _rms(colour).item()
 
     def apply(
         self,
@@ -214,28 +219,43 @@ class BandContrast:
         regions: torch.Tensor | None = None,
         alpha: float = 1.0,
     ) -> torch.Tensor:
-        """``stylized`` with its band scaled by min(1, style's energy / its own).
+        """``stylized`` with its band's luminance and colour each scaled by min(1, the
+        style's energy / its own).
 
-        ``energies``: one per style; without ``regions`` one target (the caller blends
-        several styles' by their weights), with ``regions`` ((H, W) style index per pixel)
-        each region is scaled toward its own style's. ``alpha`` below 1 moves the scale
-        that far from 1, as the cascade moves the features that far toward the style.
+        ``energies``: (styles, 2), luminance and colour per style; without ``regions`` one
+        row (the caller blends several styles' by their weights), with ``regions`` ((H, W)
+        style index per pixel) each region is scaled toward its own style's. ``alpha``
+        below 1 moves the scales that far from 1, as the cascade moves the features that
+        far toward the style.
         """
-        band = self.band(stylized)
-        scale: torch.Tensor
-        if regions is None:
-            own = band.square().mean().sqrt().clamp_min(1e-6)
-            scale = (energies[0].to(band) / own).clamp(max=1.0)
-        else:
-            scale = torch.ones(regions.shape, dtype=band.dtype, device=band.device)
-            power = band.square().mean(1)[0]  # (H, W)
-            for i, target in enumerate(energies.tolist()):
-                inside = regions == i
-                if inside.any():
-                    own = power[inside].mean().sqrt().clamp_min(1e-6)
-                    scale[inside] = (target / own).clamp(max=1.0)
-        band.mul_(alpha * (scale - 1))
-        return (stylized + band.to(stylized.dtype)).clamp_(0, 1)
+        luma, colour = _split(self.band(stylized))
+        scales: list[torch.Tensor | float] = []
+        for part in (luma, colour):
+            column = len(scales)
+            if regions is None:
+                own = _rms(part).clamp_min(1e-6)
+                scale = (energies[0, column].to(part) / own).clamp(max=1.0)
+            else:
+                scale = torch.ones(regions.shape, dtype=part.dtype, device=part.device)
+                power = part.square().mean(1)[0]  # (H, W)
+                for i, target in enumerate(energies[:, column].tolist()):
+                    inside = regions == i
+                    if inside.any():
+                        own = power[inside].mean().sqrt().clamp_min(1e-6)
+                        scale[inside] = (target / own).clamp(max=1.0)
+            scales.append(alpha * (scale - 1))
+        shift = colour.mul_(scales[1]).add_(luma.mul_(scales[0]))  # broadcast over R, G, B
+        return (stylized + shift.to(stylized.dtype)).clamp_(0, 1)
+
+
+def _split(band: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(1, 3, H, W) band → its luminance (1, 1, H, W) and the rest (1, 3, H, W), in place."""
+    luma = luminance(band)
+    return luma, band.sub_(luma)
+
+
+def _rms(x: torch.Tensor) -> torch.Tensor:
+    return x.square().mean().sqrt()
 
 
 def _half_sigma(sigma: float) -> float:

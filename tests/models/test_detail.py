@@ -6,7 +6,7 @@ import dataclasses
 import pytest
 import torch
 
-from models.cascade import encode_style, run_cascade
+from models.cascade import band_targets, encode_style, run_cascade
 from models.detail import (
     BandContrast,
     DetailTransfer,
@@ -181,20 +181,31 @@ def test_a_recipe_applies_its_shading_after_the_last_step(stylizer, load, painti
     assert (b - a).abs().max() > 0.01
 
 
+def _targets(*rows: tuple[float, float]) -> torch.Tensor:
+    return torch.tensor(rows, dtype=torch.float32)
+
+
 def test_band_contrast_brings_a_busier_outputs_band_down_to_the_styles_energy(
     stylizer, photo, painting
 ):
     stylized = _stylized(stylizer, photo, painting)
     contrast = BandContrast(2.0, 12.0)
-    own = contrast.energy(stylized)
-    out = contrast.apply(stylized, torch.tensor([0.5 * own]))
+    luma, colour = contrast.energy(stylized)
+    # The luminance halved, the colour kept: each part of the band by its own factor.
+    out = contrast.apply(stylized, _targets((0.5 * luma, 2 * colour)))
     assert out.shape == stylized.shape
-    # The band halved, once (a difference of Gaussians is no projection: measured
-    # again, the band of the result holds some of the other bands too).
     band = contrast.band(stylized)
-    inside = (out > 0) & (out < 1)
-    torch.testing.assert_close(out[inside], (stylized - 0.5 * band)[inside], atol=1e-5, rtol=0)
-    assert contrast.energy(out) < 0.7 * own
+    expected = stylized - 0.5 * luminance(band)  # once: a difference of Gaussians is no
+    inside = (out > 0) & (out < 1)  # projection, measured again it holds other bands too
+    torch.testing.assert_close(out[inside], expected[inside], atol=1e-5, rtol=0)
+    after = contrast.energy(out)
+    assert after[0] < 0.7 * luma and after[1] == pytest.approx(colour, rel=0.05)
+    # And the colour alone: the luminance stays where nothing clamps.
+    tinted = contrast.apply(stylized, _targets((2 * luma, 0.5 * colour)))
+    unclamped = ((tinted > 0.001) & (tinted < 0.999)).all(dim=1, keepdim=True)
+    change = luminance(tinted) - luminance(stylized)
+    assert change[unclamped].abs().max() < 1e-5
+    assert contrast.energy(tinted)[1] < 0.7 * colour
     # Only the band moved: the colours' means and the coarse picture stay.
     torch.testing.assert_close(out.mean((2, 3)), stylized.mean((2, 3)), atol=2e-3, rtol=0)
     coarse = gaussian_blur(luminance(stylized), 24.0)
@@ -222,13 +233,14 @@ def test_the_band_at_half_resolution_is_the_direct_difference_of_gaussians_withi
 def test_band_contrast_never_adds_texture_and_alpha_scales_it(stylizer, photo, painting):
     stylized = _stylized(stylizer, photo, painting)
     contrast = BandContrast(2.0, 12.0)
-    own = contrast.energy(stylized)
+    luma, colour = contrast.energy(stylized)
     # A busier style than the output: nothing is added.
-    torch.testing.assert_close(contrast.apply(stylized, torch.tensor([3 * own])), stylized)
-    quiet = torch.tensor([0.25 * own])
+    busy = _targets((3 * luma, 3 * colour))
+    torch.testing.assert_close(contrast.apply(stylized, busy), stylized)
+    quiet = _targets((0.25 * luma, 0.25 * colour))
     torch.testing.assert_close(contrast.apply(stylized, quiet, alpha=0.0), stylized)
-    half = contrast.energy(contrast.apply(stylized, quiet, alpha=0.5))
-    assert contrast.energy(contrast.apply(stylized, quiet)) < 0.8 * half < 0.8 * own
+    half = contrast.energy(contrast.apply(stylized, quiet, alpha=0.5))[0]
+    assert contrast.energy(contrast.apply(stylized, quiet))[0] < 0.8 * half < 0.8 * luma
 
 
 def test_band_contrast_scales_each_masked_region_toward_its_own_style(stylizer, photo, painting):
@@ -237,13 +249,14 @@ def test_band_contrast_scales_each_masked_region_toward_its_own_style(stylizer, 
     h, w = stylized.shape[-2:]
     regions = torch.zeros((h, w), dtype=torch.long, device=stylized.device)
     regions[:, w // 2 :] = 1
-    own = contrast.energy(stylized)
-    out = contrast.apply(stylized, torch.tensor([0.3 * own, 10 * own]), regions)
+    luma, colour = contrast.energy(stylized)
+    targets = _targets((0.3 * luma, 0.3 * colour), (10 * luma, 10 * colour))
+    out = contrast.apply(stylized, targets, regions)
     left, right = slice(None, w // 2), slice(w // 2, None)
     torch.testing.assert_close(out[..., right], stylized[..., right])  # a busy style: kept
     before = contrast.energy(stylized[..., 16 : w // 2 - 16])
     after = contrast.energy(out[..., 16 : w // 2 - 16])
-    assert after < 0.6 * before
+    assert after[0] < 0.6 * before[0] and after[1] < 0.6 * before[1]
     assert (out[..., left] - stylized[..., left]).abs().max() > 0.02
 
 
@@ -256,13 +269,26 @@ def test_a_recipe_applies_its_band_contrast_last_with_the_styles_encoded_energy(
     busy = dataclasses.replace(plain, contrast=contrast)
     style = encode_style(stylizer.networks, painting, busy)
     assert style.band_energy == pytest.approx(contrast.energy(to_tensor(painting, DEVICE)))
-    quiet = dataclasses.replace(style, band_energy=0.01)  # a flat style's
+    quiet = dataclasses.replace(style, band_energy=(0.01, 0.005))  # a flat style's
     with torch.inference_mode():
         a = run_cascade(stylizer.networks, x, plain, [quiet], [1.0], None, 1.0)
         b = run_cascade(stylizer.networks, x, busy, [quiet], [1.0], None, 1.0)
     assert b.shape == x.shape
-    torch.testing.assert_close(b, contrast.apply(a, torch.tensor([0.01])), atol=1e-6, rtol=0)
+    torch.testing.assert_close(b, contrast.apply(a, _targets((0.01, 0.005))), atol=1e-6, rtol=0)
     assert (b - a).abs().max() > 0.01
+
+
+def test_several_styles_aim_at_their_energies_blended_by_weight_and_a_mask_at_each(
+    stylizer, painting, sketch
+):
+    recipe = RECIPES["wct"]
+    styles = [stylizer.encode_style(p, 128, method="wct") for p in (painting, sketch)]
+    (l0, c0), (l1, c1) = (s.band_energy for s in styles)
+    blended = band_targets(styles, [0.25, 0.75], None)
+    torch.testing.assert_close(blended, _targets((0.25 * l0 + 0.75 * l1, 0.25 * c0 + 0.75 * c1)))
+    regions = torch.zeros((4, 4), dtype=torch.long)
+    torch.testing.assert_close(band_targets(styles, [0.25, 0.75], regions), _targets((l0, c0), (l1, c1)))
+    assert recipe.contrast is not None and styles[0].band == recipe.contrast
 
 
 def test_style_features_without_a_band_energy_are_refused_by_a_recipe_that_needs_it(

@@ -122,13 +122,13 @@ def test_a_posters_band_contrast_is_as_much_coarser_as_its_deep_part_was_enlarge
     assert recipe.contrast is not None
     plain_recipe = replace(recipe, contrast=None)
     style = encode_style(stylizer.networks, painting, recipe)
-    style = replace(style, band_energy=0.01)  # a flat style's: the band is scaled down
+    style = replace(style, band_energy=(0.01, 0.005))  # a flat style's: the band is scaled down
     with torch.inference_mode():
         out = poster.run_poster(stylizer.networks, x, recipe, [style], [1.0], 1.0, deep_side=64)  # fmt: skip
         plain = poster.run_poster(stylizer.networks, x, plain_recipe, [style], [1.0], 1.0, deep_side=64)  # fmt: skip
     c = recipe.contrast
     twice = replace(c, fine=2 * c.fine, coarse=2 * c.coarse)
-    target = torch.tensor([0.01])
+    target = torch.tensor([[0.01, 0.005]])
     torch.testing.assert_close(out, twice.apply(plain, target), atol=1e-5, rtol=0)
     assert (out - c.apply(plain, target)).abs().max() > 1e-3
 
