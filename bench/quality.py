@@ -33,8 +33,9 @@ A ``--variant`` is ``name=family:steps[;option...]``: steps as ``4w,2a0.5`` (lev
 a = AdaIN, o = optimal transport, optional strength); options ``detail=σ:strength[:keep]``
 (models/detail.py), ``after=i`` (apply it after step i, default the last),
 ``shading=σ:strength`` (the content's shading after the last step, models/detail.py;
-``shading=0`` none), ``contrast=fine:coarse`` (the output's band between them scaled
-down to the style's energy there, models/detail.py; ``contrast=0`` none),
+``shading=0`` none), ``contrast=fine:coarse`` (the output's band between them, its
+luminance and its colour, scaled down to the style's energy there, models/detail.py;
+``contrast=0`` none),
 ``guided=radius:eps:weight`` (guided filter, bench only),
 ``alpha=a``, ``style=N`` (style longest side), ``soften=β[:levels]`` (OT steps,
 ``transforms.softened_covariance``), ``bilinear`` or ``bilinear=4:2`` (the decoders'

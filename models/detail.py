@@ -14,11 +14,12 @@ fixes work on the image, at a few per cent of the cascade's cost:
   strokes, stays.
 - ``BandContrast``: the output's middle band (between ``fine`` and ``coarse`` px), where
   the photo's edges drawn in the style's colours sit, scaled down to the style's own
-  energy there: a flat, few-colour style has little of it, and an output with more
-  reads as busier than the painting (relu3_1's statistics, bench/RESULTS.md).
+  energy there, its luminance and its colour apart: a flat, few-colour style has little
+  of it, and an output with more reads as busier than the painting (relu3_1's
+  statistics, bench/RESULTS.md).
 - ``guided_filter`` (He et al., "Guided Image Filtering", ECCV 2010): the output made
   locally linear in the content's luminance, as photorealistic WCT (Li et al. 2018)
-  smooths its results. Kept for measurement; the default recipe uses the other two.
+  smooths its results. Kept for measurement; the default recipe uses the other three.
 
 Shapes: images are (1, 3, H, W) RGB in [0, 1]; the output always has the input's size.
 """
