@@ -217,9 +217,7 @@ def encode_style(networks: Networks, image: Image.Image, recipe: Recipe) -> Styl
 def check_levels(style: StyleFeatures, recipe: Recipe, index: int, method: str) -> None:
     """Refuse cached features that were encoded for another cascade."""
     missing = set(recipe.levels) - set(style.levels)
-    if recipe.contrast is not None and (
-        style.band != recipe.contrast or style.band_energy is None
-    ):
+    if recipe.contrast is not None and (style.band != recipe.contrast or style.band_energy is None):
         raise InvalidParameter(
             f"style {index} was encoded without its band energy between "
             f"{recipe.contrast.fine:g} and {recipe.contrast.coarse:g} px, which {method} "

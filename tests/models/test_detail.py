@@ -226,7 +226,9 @@ def test_the_band_at_half_resolution_is_the_direct_difference_of_gaussians_withi
     assert (band - direct).abs().max() < 6 / 255
     # Small images take the direct blurs (the reflected margin would not fit).
     tiny = stylized[..., :40, :60]
-    direct_tiny = gaussian_blur(tiny.transpose(0, 1), 2.0) - gaussian_blur(tiny.transpose(0, 1), 12.0)
+    direct_tiny = gaussian_blur(tiny.transpose(0, 1), 2.0) - gaussian_blur(
+        tiny.transpose(0, 1), 12.0
+    )
     torch.testing.assert_close(contrast.band(tiny), direct_tiny.transpose(0, 1))
 
 
@@ -287,7 +289,9 @@ def test_several_styles_aim_at_their_energies_blended_by_weight_and_a_mask_at_ea
     blended = band_targets(styles, [0.25, 0.75], None)
     torch.testing.assert_close(blended, _targets((0.25 * l0 + 0.75 * l1, 0.25 * c0 + 0.75 * c1)))
     regions = torch.zeros((4, 4), dtype=torch.long)
-    torch.testing.assert_close(band_targets(styles, [0.25, 0.75], regions), _targets((l0, c0), (l1, c1)))
+    torch.testing.assert_close(
+        band_targets(styles, [0.25, 0.75], regions), _targets((l0, c0), (l1, c1))
+    )
     assert recipe.contrast is not None and styles[0].band == recipe.contrast
 
 
