@@ -104,7 +104,7 @@ def _half_resolution_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     h, w = x.shape[-2:]
     m = _margin(sigma)
     padded = F.pad(x, (m, m + w % 2, m, m + h % 2), mode="reflect")  # even sides
-    small = gaussian_blur(F.avg_pool2d(padded, 2), math.sqrt(sigma * sigma - 1.0) / 2)
+    small = gaussian_blur(F.avg_pool2d(padded, 2), _half_sigma(sigma))
     grown = F.interpolate(small, scale_factor=2, mode="bilinear", align_corners=False)
     return grown[..., m : m + h, m : m + w]
 
@@ -261,7 +261,7 @@ def _rms(x: torch.Tensor) -> torch.Tensor:
 
 def _half_sigma(sigma: float) -> float:
     """σ at half resolution after a 2×2 mean and before a bilinear ×2 (variances ¼ and
-    ¾ px²): ``_half_resolution_blur``'s rule."""
+    ¾ px²), for ``_half_resolution_blur`` and ``BandContrast.band``."""
     return math.sqrt(sigma * sigma - 1.0) / 2
 
 
